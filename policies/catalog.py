@@ -1,0 +1,39 @@
+"""The policy catalog (catalog.yaml): metadata and parameters, read once."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from policies.model import SEVERITIES, Policy
+
+
+@cache
+def load_catalog() -> dict[str, Policy]:
+    """All policies by id, validated for the fields every policy must carry."""
+    raw = yaml.safe_load(resources.files("policies").joinpath("catalog.yaml").read_text())
+    catalog: dict[str, Policy] = {}
+    for entry in raw:
+        policy = Policy(
+            id=entry["id"],
+            family=entry["family"],
+            title=entry["title"],
+            severity=entry["severity"],
+            tiers=tuple(entry["tiers"]),
+            rationale=entry["rationale"],
+            remediation=entry["remediation"],
+            params=entry.get("params", {}),
+        )
+        if policy.severity not in SEVERITIES:
+            raise ValueError(f"{policy.id}: severity {policy.severity!r} not in {SEVERITIES}")
+        if policy.id in catalog:
+            raise ValueError(f"{policy.id}: duplicate policy id in catalog.yaml")
+        catalog[policy.id] = policy
+    return catalog
+
+
+def policy_ids(family: str, tier: str) -> list[str]:
+    """The ids of a family's policies that run in a tier ("static" or "live")."""
+    return [p.id for p in load_catalog().values() if p.family == family and tier in p.tiers]

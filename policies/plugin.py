@@ -1,0 +1,210 @@
+"""The pytest plugin (entry point `pingvas`): options, fixtures, the policy gate, reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.aws import AwsTarget
+from policies.catalog import load_catalog
+from policies.model import Finding, finding_to_json
+from policies.reports import PolicyResult, write_sarif, write_summary
+from policies.waivers import load_waivers, waiver_for
+
+STACK_TIMINGS = pytest.StashKey[dict[str, float]]()
+Gate = Callable[[str, list[Finding]], None]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pingvas", "pingvas-policy")
+    group.addoption("--infra", default="infra", help="platform tree to verify (default ./infra)")
+    group.addoption("--reports", default="reports", help="where reports go (default ./reports)")
+    group.addoption(
+        "--target",
+        default="local",
+        choices=("local", "localstack", "aws"),
+        help="where live probes go: embedded moto stack (default), LocalStack, or real AWS",
+    )
+    group.addoption("--aws-endpoint", default=None, help="AWS endpoint URL overriding the target's")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    infra = Path(config.getoption("--infra")).expanduser().resolve()
+    if not infra.is_dir():
+        raise pytest.UsageError(f"--infra {infra}: no such directory")
+    reports = Path(config.getoption("--reports")).expanduser().resolve()
+    if not hasattr(config, "workerinput"):
+        reports.mkdir(parents=True, exist_ok=True)
+        if not config.option.xmlpath:
+            config.option.xmlpath = str(reports / "junit.xml")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Collector(config), "pingvas-collector")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    callspec = getattr(item, "callspec", None)
+    policy_id = getattr(item, "pingvas_policy", None) or (callspec and callspec.params.get("policy"))
+    if policy_id:
+        tier = "live" if item.get_closest_marker("live") else "static"
+        report.pingvas = {"policy": policy_id, "tier": tier, "findings": getattr(item, "pingvas_findings", [])}
+    return report
+
+
+class _Collector:
+    """Gathers policy results on the controller (xdist workers send them in their reports)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: dict[str, PolicyResult] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "pingvas", None)
+        if not data:
+            return
+        result = self.results.setdefault(
+            report.nodeid, PolicyResult(data["policy"], data["tier"], "passed")
+        )
+        if data["findings"]:
+            result.findings = data["findings"]
+        if report.failed:
+            result.outcome = "failed" if report.when == "call" else "error"
+            if not result.findings:
+                result.reason = str(report.longrepr).strip().splitlines()[-1][:300]
+        elif report.skipped and result.outcome == "passed":
+            result.outcome = "skipped"
+            longrepr = report.longrepr
+            result.reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        reports = Path(self.config.getoption("--reports")).expanduser().resolve()
+        results = list(self.results.values())
+        catalog = load_catalog()
+        write_sarif(results, catalog, reports / "results.sarif")
+        write_summary(results, catalog, load_waivers(), reports / "summary.md", dt.date.today())
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        timings = self.config.stash.get(STACK_TIMINGS, {})
+        if timings:
+            shown = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
+            terminalreporter.write_line(f"pingvas local stack: {shown}")
+        reports = self.config.getoption("--reports")
+        terminalreporter.write_line(f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md")
+
+
+@pytest.fixture(scope="session")
+def infra_dir(pytestconfig: pytest.Config) -> Path:
+    """The platform tree under verification (--infra)."""
+    return Path(pytestconfig.getoption("--infra")).expanduser().resolve()
+
+
+@pytest.fixture(scope="session")
+def terraform_project(infra_dir: Path) -> Any:
+    """All Terraform under --infra, parsed once per session."""
+    from policies.terraform import load_project
+
+    return load_project(infra_dir)
+
+
+@pytest.fixture
+def gate(request: pytest.FixtureRequest) -> Gate:
+    """Apply waivers to a policy's findings, record them for the reports, fail on the rest."""
+
+    def run(policy_id: str, findings: list[Finding]) -> None:
+        policy = load_catalog()[policy_id]
+        today = dt.date.today()
+        waivers = load_waivers()
+        recorded, failing = [], []
+        for finding in findings:
+            waiver = waiver_for(finding, waivers, today)
+            data = finding_to_json(finding)
+            data["waiver"] = (
+                {"reason": waiver.reason, "owner": waiver.owner, "expires": str(waiver.expires)}
+                if waiver
+                else None
+            )
+            recorded.append(data)
+            if waiver is None:
+                failing.append(finding)
+        request.node.pingvas_policy = policy_id
+        request.node.pingvas_findings = recorded
+        if failing:
+            header = f"{policy_id} [{policy.severity}] {policy.title}: {len(failing)} finding(s)"
+            body = "\n".join(f"  {f.render(policy.remediation)}" for f in failing)
+            pytest.fail(f"{header}\n{body}", pytrace=False)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def aws_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory,
+               infra_dir: Path, terraform_project: Any) -> Iterator[AwsTarget]:
+    """The AWS endpoint live probes read; on --target local, moto with infra's roots applied."""
+    target = pytestconfig.getoption("--target")
+    endpoint = pytestconfig.getoption("--aws-endpoint")
+    if target == "aws":
+        yield AwsTarget(endpoint)
+        return
+    if target == "localstack" or endpoint:
+        yield AwsTarget(endpoint or "http://localhost:4566", local_credentials=True)
+        return
+    from policies.stack import StackError, StackUnavailable, apply_roots, start_moto
+
+    if not terraform_project.roots:
+        pytest.fail(f"no Terraform root (a directory with a provider block) under {infra_dir}",
+                    pytrace=False)
+    try:
+        stack = start_moto(tmp_path_factory.mktemp("local-stack"))
+    except StackUnavailable as exc:
+        pytest.skip(str(exc))
+    except StackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        apply_roots(stack, infra_dir, terraform_project.roots)
+    except StackUnavailable as exc:
+        stack.stop()
+        pytest.skip(str(exc))
+    except StackError as exc:
+        stack.stop()
+        pytest.fail(str(exc), pytrace=False)
+    pytestconfig.stash[STACK_TIMINGS] = stack.timings
+    yield AwsTarget(stack.endpoint, local_credentials=True)
+    stack.stop()
+
+
+def live_read(target: AwsTarget, what: str, read: Callable[[], Any]) -> Any:
+    """Run a live reader; an unreachable endpoint or refused credentials fail in one line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return read()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        pytest.fail(f"{what}: {target.endpoint or 'AWS'} refused: {error.get('Code')}: "
+                    f"{error.get('Message')}", pytrace=False)
+    except BotoCoreError as exc:
+        pytest.fail(f"{what}: cannot reach {target.endpoint or 'AWS'}: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def waf_static(terraform_project: Any) -> Any:
+    """The WAF inventory declared in --infra's Terraform."""
+    from policies.waf.static import read_static
+
+    return read_static(terraform_project)
+
+
+@pytest.fixture(scope="session")
+def waf_live(pytestconfig: pytest.Config, aws_target: AwsTarget) -> Any:
+    """The WAF inventory deployed at the live target."""
+    if pytestconfig.getoption("--target") == "localstack":
+        pytest.skip("LocalStack's free edition does not serve wafv2: WAF live checks need --target local or aws")
+    from policies.waf.live import read_live
+
+    return live_read(aws_target, "WAF live read", lambda: read_live(aws_target))

@@ -1,0 +1,153 @@
+"""Report writers: SARIF 2.1.0 (one result per finding) and the Markdown summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policies.model import Policy, Waiver
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+
+
+@dataclass
+class PolicyResult:
+    """The outcome of one policy test (one policy in one tier) and its findings."""
+
+    policy_id: str
+    tier: str
+    outcome: str  # passed / failed / skipped / error
+    findings: list[dict[str, Any]] = field(default_factory=list)  # finding_to_json + "waiver"
+    reason: str = ""
+
+
+def write_sarif(results: list[PolicyResult], catalog: dict[str, Policy], path: Path) -> None:
+    ran = sorted({r.policy_id for r in results if r.policy_id in catalog})
+    rules = [_sarif_rule(catalog[pid]) for pid in ran]
+    index = {pid: i for i, pid in enumerate(ran)}
+    sarif_results = []
+    for result in results:
+        policy = catalog.get(result.policy_id)
+        if policy is None:
+            continue
+        for f in result.findings:
+            sarif_results.append(_sarif_result(policy, index[policy.id], result.tier, f))
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pingvas-policy",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"PROJECTROOT": {"uri": Path.cwd().as_uri() + "/"}},
+                "results": sarif_results,
+            }
+        ],
+    }
+    path.write_text(json.dumps(log, indent=2) + "\n")
+
+
+def _sarif_rule(policy: Policy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.title.title().replace(" ", "").replace("-", ""),
+        "shortDescription": {"text": policy.title},
+        "fullDescription": {"text": policy.rationale},
+        "help": {"text": policy.remediation},
+        "defaultConfiguration": {"level": SARIF_LEVELS[policy.severity]},
+        "properties": {
+            "tags": ["security", policy.family],
+            "security-severity": SECURITY_SEVERITY[policy.severity],
+            "severity": policy.severity,
+            "tiers": list(policy.tiers),
+        },
+    }
+
+
+def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any]) -> dict[str, Any]:
+    text = f"{f['resource']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
+    result: dict[str, Any] = {
+        "ruleId": policy.id,
+        "ruleIndex": rule_index,
+        "level": SARIF_LEVELS[policy.severity],
+        "message": {"text": f"{text}. Fix: {policy.remediation}"},
+        "properties": {"tier": tier, "expected": f["expected"], "actual": f["actual"]},
+    }
+    if f["path"]:
+        physical = {"artifactLocation": _artifact(Path(f["path"]))}
+        if f["line"]:
+            physical["region"] = {"startLine": f["line"]}
+        result["locations"] = [{"physicalLocation": physical}]
+    else:
+        result["locations"] = [
+            {"logicalLocations": [{"fullyQualifiedName": f["where"], "kind": "resource"}]}
+        ]
+    if f.get("waiver"):
+        w = f["waiver"]
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{w['reason']} (owner {w['owner']}, expires {w['expires']})",
+            }
+        ]
+    return result
+
+
+def _artifact(path: Path) -> dict[str, str]:
+    try:
+        return {"uri": path.relative_to(Path.cwd()).as_posix(), "uriBaseId": "PROJECTROOT"}
+    except ValueError:
+        return {"uri": path.as_uri()}
+
+
+def write_summary(
+    results: list[PolicyResult],
+    catalog: dict[str, Policy],
+    waivers: list[Waiver],
+    path: Path,
+    today: dt.date,
+) -> None:
+    by_family: dict[str, list[PolicyResult]] = defaultdict(list)
+    for result in results:
+        family = catalog[result.policy_id].family if result.policy_id in catalog else "other"
+        by_family[family].append(result)
+    lines = ["# pingvas-policy summary", ""]
+    lines += ["| family | passed | failed | skipped | waived findings |", "|---|---|---|---|---|"]
+    for family, items in sorted(by_family.items()):
+        count = {o: sum(1 for r in items if r.outcome == o) for o in ("passed", "skipped")}
+        failed = sum(1 for r in items if r.outcome in ("failed", "error"))
+        waived = sum(1 for r in items for f in r.findings if f.get("waiver"))
+        lines.append(f"| {family} | {count['passed']} | {failed} | {count['skipped']} | {waived} |")
+    for family, items in sorted(by_family.items()):
+        lines += ["", f"## {family}", "", "| policy | tier | result | findings |", "|---|---|---|---|"]
+        for r in sorted(items, key=lambda r: (r.policy_id, r.tier)):
+            title = catalog[r.policy_id].title if r.policy_id in catalog else r.policy_id
+            detail = "<br>".join(
+                _md(f"{f['where']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
+                    + (" — waived" if f.get("waiver") else ""))
+                for f in r.findings
+            ) or _md(r.reason)
+            lines.append(f"| {r.policy_id} {_md(title)} | {r.tier} | {r.outcome} | {detail} |")
+    if waivers:
+        lines += ["", "## Waivers", "", "| policy | resource | owner | expires | days left |",
+                  "|---|---|---|---|---|"]
+        for w in waivers:
+            left = w.days_left(today)
+            state = f"{left}" if left >= 0 else f"EXPIRED {-left} days ago"
+            lines.append(f"| {w.policy_id} | `{w.resource}` | {w.owner} | {w.expires} | {state} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,170 @@
+"""The embedded local stack: moto server on loopback with the Terraform roots applied into it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+MOTO_START_TIMEOUT_S = 30
+TERRAFORM_TIMEOUT_S = 900
+SERVICES = (
+    "cloudwatch ec2 elbv2 firehose iam kms lambda logs s3 secretsmanager sns sqs sts wafv2"
+).split()
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+
+
+class StackUnavailable(Exception):
+    """A tool the local stack needs is missing; the message says what to install."""
+
+
+class StackError(Exception):
+    """The local stack could not be brought up; the message names the step and the cause."""
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_moto(workdir: Path) -> LocalStack:
+    """moto server on a free loopback port, ready to answer."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        raise StackUnavailable("moto server not installed: pip install 'moto[server]'") from exc
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    log = (workdir / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    stack = LocalStack(endpoint, process, workdir)
+    while time.monotonic() - started < MOTO_START_TIMEOUT_S:
+        if process.poll() is not None:
+            break
+        try:
+            requests.get(f"{endpoint}/moto-api/", timeout=1)
+            stack.timings["moto start"] = time.monotonic() - started
+            return stack
+        except requests.RequestException:
+            time.sleep(0.1)
+    stack.stop()
+    raise StackError(f"moto server on {endpoint} did not answer within {MOTO_START_TIMEOUT_S} s")
+
+
+def find_mirror() -> Path | None:
+    """A Terraform filesystem mirror holding hashicorp/aws: $PINGVAS_TF_MIRROR or a usual place."""
+    candidates = [os.environ.get("PINGVAS_TF_MIRROR", ""), *MIRROR_CANDIDATES]
+    for candidate in filter(None, candidates):
+        path = Path(candidate).expanduser()
+        if (path / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return path
+    return None
+
+
+def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
+    """Copy the Terraform under infra into the workdir and apply each root into moto."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        raise StackUnavailable("terraform not on PATH: install Terraform >= 1.5 for the live tier")
+    copy = stack.workdir / "infra"
+    for path in infra.rglob("*"):
+        if path.is_file() and ".terraform" not in path.parts and path.suffix in (".tf", ".tfvars", ".hcl"):
+            target = copy / path.relative_to(infra)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(stack.workdir))
+    for root in roots:
+        workroot = copy / root.relative_to(infra)
+        (workroot / "zz_pingvas_local_override.tf").write_text(_provider_override(stack.endpoint))
+        _terraform(stack, f"init {root.name}", [terraform, "init", "-no-color"], workroot, env)
+        _terraform(
+            stack,
+            f"apply {root.name}",
+            [terraform, "apply", "-auto-approve", "-no-color", "-parallelism=20"],
+            workroot,
+            env,
+        )
+
+
+def _terraform(stack: LocalStack, step: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TERRAFORM_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"terraform {step} did not finish within {TERRAFORM_TIMEOUT_S} s") from exc
+    stack.timings[f"terraform {step}"] = time.monotonic() - started
+    if done.returncode == 0:
+        return
+    errors = [line.strip("│ ").strip() for line in done.stderr.splitlines() if "Error" in line]
+    cause = "; ".join(dict.fromkeys(e for e in errors if e)) or done.stderr.strip()[-500:]
+    if step.startswith("init") and "provider" in done.stderr and find_mirror() is None:
+        raise StackUnavailable(
+            "hashicorp/aws provider not installable (no filesystem mirror, registry unreachable):"
+            " set PINGVAS_TF_MIRROR to a mirror directory"
+        )
+    raise StackError(f"terraform {step} failed in {cwd.name}: {cause}")
+
+
+def _write_cli_config(workdir: Path) -> Path:
+    path = workdir / "terraform.tfrc"
+    mirror = find_mirror()
+    if mirror is None:
+        path.write_text("")
+    else:
+        path.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
+        )
+    return path
+
+
+def _provider_override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
+    return (
+        'provider "aws" {\n'
+        '  access_key                  = "test"\n'
+        '  secret_key                  = "test"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_requesting_account_id  = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_region_validation      = true\n"
+        "  s3_use_path_style           = true\n"
+        f"  endpoints {{\n{endpoints}\n  }}\n"
+        "}\n"
+    )

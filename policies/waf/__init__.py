@@ -1,0 +1,1 @@
+"""WAF family: Web ACL model, static and live readers, check bodies."""

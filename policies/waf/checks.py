@@ -1,0 +1,320 @@
+"""WAF check bodies: pure functions over a WafInventory, the same for files and AWS."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from policies.model import Finding, Location, Policy
+from policies.waf.model import (
+    WafInventory,
+    WafRule,
+    WebAcl,
+    category,
+    consumed_labels,
+    first,
+)
+
+Check = Callable[[WafInventory, Policy], list[Finding]]
+CHECKS: dict[str, Check] = {}
+BLOCKING_ACTIONS = ("block", "captcha", "challenge")
+
+
+def check(policy_id: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[policy_id] = fn
+        return fn
+
+    return register
+
+
+def _finding(policy: Policy, resource: str, location: Location, message: str, expected: str, actual: str) -> Finding:
+    return Finding(policy.id, resource, message, expected, actual, location)
+
+
+def _rule_ref(rule: WafRule) -> str:
+    return f"{rule.name} (priority {rule.priority})"
+
+
+@check("WAF-001")
+def rule_order(inv: WafInventory, policy: Policy) -> list[Finding]:
+    groups = policy.params["groups"]
+    rank = {cat: i for i, group in enumerate(groups) for cat in group["categories"]}
+    findings = []
+    for acl in inv.acls:
+        placed: list[tuple[int, WafRule]] = []
+        for rule in acl.ordered():
+            own = rank.get(category(rule, policy.params["managed_groups"]))
+            if own is None or consumed_labels(rule):
+                continue  # label consumers are placed relative to their emitter (WAF-002)
+            later_group = next(((r, prev) for r, prev in placed if r > own), None)
+            if later_group:
+                prev_rank, prev = later_group
+                findings.append(
+                    _finding(
+                        policy,
+                        f"{acl.name}/{rule.name}",
+                        rule.location,
+                        f"{groups[own]['name']} rule {_rule_ref(rule)} is evaluated after "
+                        f"{groups[prev_rank]['name']} rule {_rule_ref(prev)}",
+                        f"every {groups[own]['name']} rule before every {groups[prev_rank]['name']} rule",
+                        f"{rule.name} at priority {rule.priority} > {prev.name} at priority {prev.priority}",
+                    )
+                )
+            placed.append((own, rule))
+    return findings
+
+
+def _emitters(acl: WebAcl, key: str, namespaces: dict[str, str]) -> list[WafRule]:
+    group = next((g for prefix, g in namespaces.items() if key.startswith(prefix)), None)
+    if group is not None:
+        return [
+            r for r in acl.rules
+            if r.kind == "managed_rule_group_statement" and r.body.get("name") == group
+        ]
+    return [r for r in acl.rules if any(key == lbl or key.endswith(f":{lbl}") for lbl in r.labels)]
+
+
+@check("WAF-002")
+def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        for rule in acl.rules:
+            for key in consumed_labels(rule):
+                emitters = _emitters(acl, key, policy.params["label_namespaces"])
+                resource = f"{acl.name}/{rule.name}"
+                if not emitters:
+                    findings.append(
+                        _finding(policy, resource, rule.location,
+                                 f"matches label {key!r} that no rule of the Web ACL emits",
+                                 "an emitting rule group or rule_label earlier in the ACL",
+                                 "no emitter")
+                    )
+                    continue
+                emitter = emitters[0]
+                if (emitter.priority or 0) >= (rule.priority or 0):
+                    findings.append(
+                        _finding(policy, resource, rule.location,
+                                 f"matches label {key!r} before {_rule_ref(emitter)} emits it",
+                                 f"priority > {emitter.priority}",
+                                 f"priority {rule.priority}")
+                    )
+    return findings
+
+
+def _can_block(rule: WafRule) -> bool:
+    return rule.action in BLOCKING_ACTIONS or rule.override_action == "none"
+
+
+@check("WAF-003")
+def allow_before_block(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        ordered = acl.ordered()
+        for i, rule in enumerate(ordered):
+            blocked_later = [r.name for r in ordered[i + 1:] if _can_block(r)]
+            if rule.action == "allow" and blocked_later:
+                findings.append(
+                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
+                             f"Allow rule {_rule_ref(rule)} skips {len(blocked_later)} blocking rules",
+                             "Allow rules after the blocking rules, or a waiver",
+                             f"before {', '.join(blocked_later)}")
+                )
+    return findings
+
+
+@check("WAF-004")
+def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        for attr in ("priority", "name"):
+            counts = Counter(getattr(r, attr) for r in acl.rules if getattr(r, attr) is not None)
+            for value, n in counts.items():
+                if n > 1:
+                    dupes = [r for r in acl.rules if getattr(r, attr) == value]
+                    findings.append(
+                        _finding(policy, acl.name, dupes[1].location,
+                                 f"{n} rules share {attr} {value}: {', '.join(r.name for r in dupes)}",
+                                 f"unique {attr}s", f"{attr} {value} used {n} times")
+                    )
+        for rule in acl.rules:
+            if rule.priority is None:
+                findings.append(
+                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
+                             "priority is not a number the suite can resolve",
+                             "a literal or a variable with a default", "unresolvable")
+                )
+    return findings
+
+
+def _managed(acl: WebAcl) -> Iterator[tuple[WafRule, dict[str, Any]]]:
+    for rule in acl.ordered():
+        if rule.kind == "managed_rule_group_statement":
+            yield rule, rule.body
+
+
+@check("WAF-005")
+def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        present = {str(body.get("name")): rule for rule, body in _managed(acl)}
+        for group in policy.params["required"]:
+            rule = present.get(group)
+            if rule is None:
+                findings.append(
+                    _finding(policy, acl.name, acl.location, f"managed rule group {group} is missing",
+                             f"{group} with override_action none", "absent")
+                )
+            elif rule.override_action != "none":
+                findings.append(
+                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
+                             f"managed rule group {group} does not enforce",
+                             "override_action none", f"override_action {rule.override_action}")
+                )
+    return findings
+
+
+@check("WAF-006")
+def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        for rule, body in _managed(acl):
+            group = body.get("name")
+            for override in body.get("rule_action_override", []) or []:
+                action = block_name_of(override)
+                findings.append(
+                    _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.location,
+                             f"{group} rule {override.get('name')} is overridden to {action}",
+                             "the group's own action, or a waiver", f"action_to_use {action}")
+                )
+            for excluded in body.get("excluded_rule", []) or []:
+                findings.append(
+                    _finding(policy, f"{acl.name}/{group}/{excluded.get('name')}", rule.location,
+                             f"{group} rule {excluded.get('name')} is excluded",
+                             "the group's own action, or a waiver", "excluded_rule (count)")
+                )
+    return findings
+
+
+@check("WAF-007")
+def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
+    p = policy.params
+    findings = []
+    for acl in inv.acls:
+        rate_rules = [r for r in acl.rules if r.kind == "rate_based_statement"]
+        if not rate_rules:
+            findings.append(
+                _finding(policy, acl.name, acl.location, "no rate-based rule",
+                         f"a rate_based_statement with limit {p['min_limit']}..{p['max_limit']}", "none")
+            )
+        for rule in rate_rules:
+            limit, key = rule.body.get("limit"), rule.body.get("aggregate_key_type")
+            resource = f"{acl.name}/{rule.name}"
+            if not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
+                findings.append(
+                    _finding(policy, resource, rule.location, "rate limit outside the catalog's bounds",
+                             f"{p['min_limit']} <= limit <= {p['max_limit']}", f"limit {limit}")
+                )
+            if key not in p["aggregate_key_types"]:
+                findings.append(
+                    _finding(policy, resource, rule.location, "rate limit not keyed by client IP",
+                             f"aggregate_key_type in {p['aggregate_key_types']}", f"{key}")
+                )
+            if rule.action not in BLOCKING_ACTIONS:
+                findings.append(
+                    _finding(policy, resource, rule.location, "rate-based rule does not block",
+                             "action block", f"action {rule.action}")
+                )
+    return findings
+
+
+@check("WAF-008")
+def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
+    prefix = policy.params["destination_prefix"]
+    findings = []
+    for acl in inv.acls:
+        log = acl.logging
+        if log is None:
+            findings.append(
+                _finding(policy, acl.name, acl.location, "Web ACL has no logging configuration",
+                         f"a logging configuration to {prefix}*", "none")
+            )
+            continue
+        for destination in log.destinations:
+            if not destination.startswith(prefix):
+                findings.append(
+                    _finding(policy, acl.name, log.location, "log destination is not a WAF log destination",
+                             f"name starting with {prefix}", destination)
+                )
+        missing = [h for h in policy.params["redacted_headers"] if f"single_header:{h}" not in log.redacted]
+        if missing:
+            findings.append(
+                _finding(policy, acl.name, log.location, f"headers {', '.join(missing)} are logged in clear",
+                         f"redacted_fields single_header {', '.join(policy.params['redacted_headers'])}",
+                         f"redacted: {', '.join(log.redacted) or 'nothing'}")
+            )
+    return findings
+
+
+@check("WAF-009")
+def log_delivery(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for acl in inv.acls:
+        for destination in acl.logging.destinations if acl.logging else []:
+            stream = inv.streams.get(destination)
+            if stream is None:
+                continue
+            problems = []
+            if stream.destination != "extended_s3":
+                problems.append(f"destination {stream.destination}")
+            if not stream.role_exists:
+                problems.append(f"role {stream.role} does not exist")
+            if not stream.bucket_exists:
+                problems.append(f"bucket {stream.bucket} does not exist")
+            if problems:
+                findings.append(
+                    _finding(policy, stream.name, stream.location, "WAF log stream cannot deliver",
+                             "destination extended_s3 with a declared role and bucket", "; ".join(problems))
+                )
+    return findings
+
+
+@check("WAF-010")
+def associated(inv: WafInventory, policy: Policy) -> list[Finding]:
+    return [
+        _finding(policy, acl.name, acl.location, "Web ACL is not associated with any load balancer",
+                 "an aws_wafv2_web_acl_association", "none")
+        for acl in inv.acls
+        if not acl.associations
+    ]
+
+
+@check("WAF-012")
+def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]:
+    namespaces = policy.params["group_label_namespaces"]
+    findings = []
+    for acl in inv.acls:
+        for rule, body in _managed(acl):
+            group = str(body.get("name"))
+            for override in body.get("rule_action_override", []) or []:
+                if block_name_of(override) != "count" or group not in namespaces:
+                    continue
+                label = f"{namespaces[group]}{override.get('name')}"
+                enforcing = [
+                    r for r in acl.rules
+                    if (r.priority or 0) > (rule.priority or 0)
+                    and r.action in BLOCKING_ACTIONS
+                    and any(k.lower() == label.lower() for k in consumed_labels(r))
+                ]
+                if not enforcing:
+                    findings.append(
+                        _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.location,
+                                 f"{group} rule {override.get('name')} is counted site-wide",
+                                 f"a later blocking rule matching label {label}", "none")
+                    )
+    return findings
+
+
+def block_name_of(override: dict[str, Any]) -> str:
+    return next(iter(first(override.get("action_to_use"))), "?")

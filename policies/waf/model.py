@@ -1,0 +1,180 @@
+"""The WAF inventory both tiers produce, in Terraform's shape (snake_case, blocks as lists)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.model import Location
+
+# API list keys whose Terraform block is singular (e.g. RuleActionOverrides -> rule_action_override).
+_API_PLURALS = {
+    "statements": "statement",
+    "text_transformations": "text_transformation",
+    "rule_action_overrides": "rule_action_override",
+    "excluded_rules": "excluded_rule",
+    "custom_keys": "custom_key",
+}
+_INT = re.compile(r"-?\d+")
+META_KEYS = ("__start_line__", "__end_line__")
+_COMPOUND = ("and_statement", "or_statement", "not_statement")
+
+
+@dataclass
+class WafRule:
+    name: str
+    priority: int | None
+    action: str | None  # block / allow / count / captcha / challenge; None for rule groups
+    override_action: str | None  # none / count; None for plain rules
+    statement: dict[str, Any]  # {"rate_based_statement": [{...}]}
+    labels: list[str]  # rule_label names this rule adds
+    location: Location
+
+    @property
+    def kind(self) -> str:
+        return next(iter(self.statement), "")
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return first(self.statement.get(self.kind))
+
+
+@dataclass
+class WafLogging:
+    destinations: list[str]  # destination names (aws-waf-logs-...) or unresolved references
+    redacted: list[str]  # "single_header:authorization", "query_string", ...
+    location: Location
+
+
+@dataclass
+class LogStream:
+    """A Firehose delivery stream that receives WAF logs."""
+
+    name: str
+    destination: str  # extended_s3, s3 (removed in provider v5), http_endpoint, ...
+    role: str | None
+    bucket: str | None
+    role_exists: bool
+    bucket_exists: bool
+    location: Location
+
+
+@dataclass
+class WebAcl:
+    name: str
+    scope: str
+    default_action: str
+    rules: list[WafRule]
+    location: Location
+    logging: WafLogging | None = None
+    associations: list[str] = field(default_factory=list)
+
+    def ordered(self) -> list[WafRule]:
+        return sorted(self.rules, key=lambda r: (r.priority is None, r.priority or 0))
+
+
+@dataclass
+class WafInventory:
+    acls: list[WebAcl] = field(default_factory=list)
+    streams: dict[str, LogStream] = field(default_factory=dict)
+
+
+def first(blocks: Any) -> dict[str, Any]:
+    """The single block of a block list (Terraform's shape), or an empty dict."""
+    if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict):
+        return blocks[0]
+    return blocks if isinstance(blocks, dict) else {}
+
+
+def block_name(blocks: Any) -> str | None:
+    """The one nested block's name: action { block {} } -> "block"."""
+    keys = [k for k in first(blocks) if k not in META_KEYS]
+    return keys[0] if keys else None
+
+
+def redacted_names(fields: list[dict[str, Any]]) -> list[str]:
+    """redacted_fields blocks as "single_header:<name>" or the field kind ("query_string")."""
+    names = []
+    for item in fields:
+        kind = block_name([item])
+        if kind == "single_header":
+            names.append(f"single_header:{str(first(item[kind]).get('name', '')).lower()}")
+        elif kind:
+            names.append(kind)
+    return names
+
+
+def canonical(value: Any) -> Any:
+    """A Terraform body without line markers, with numeric strings as ints."""
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items() if k not in META_KEYS}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, str) and _INT.fullmatch(value):
+        return int(value)
+    return value
+
+
+def from_api(value: Any) -> Any:
+    """A boto3 WAFv2 structure in Terraform's shape: snake_case keys, nested blocks as lists."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            name = _snake(key)
+            name = _API_PLURALS.get(name, name)
+            converted = from_api(item)
+            out[name] = [converted] if isinstance(item, dict) else converted
+        return out
+    if isinstance(value, list):
+        return [from_api(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return canonical(value)
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
+
+
+def walk_statements(statement: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every (kind, body) in a statement tree, nested and/or/not/scope-down included."""
+    for kind, blocks in statement.items():
+        if kind in META_KEYS:
+            continue
+        body = first(blocks)
+        yield kind, body
+        for nested_key in ("statement", "scope_down_statement"):
+            for nested in body.get(nested_key, []) or []:
+                yield from walk_statements(nested)
+
+
+def consumed_labels(rule: WafRule) -> list[str]:
+    """The label keys (or namespaces) a rule's statement matches."""
+    return [
+        str(body.get("key", ""))
+        for kind, body in walk_statements(rule.statement)
+        if kind == "label_match_statement"
+    ]
+
+
+def category(rule: WafRule, managed_groups: dict[str, str]) -> str:
+    """The rule's place in the recommended order, from what its statement does."""
+    kind, body = rule.kind, rule.body
+    if kind == "managed_rule_group_statement":
+        if body.get("vendor_name") != "AWS":
+            return "third_party"
+        return managed_groups.get(str(body.get("name")), "signature")
+    if kind in _COMPOUND:
+        leaves = [k for k, _ in walk_statements(rule.statement) if k not in _COMPOUND]
+        kind = leaves[0] if leaves else kind
+    return {
+        "rate_based_statement": "rate_based",
+        "geo_match_statement": "geo",
+        "ip_set_reference_statement": "ip_set",
+        "asn_match_statement": "asn",
+        "rule_group_reference_statement": "custom_group",
+        "label_match_statement": "label_match",
+    }.get(kind, "request_validation")

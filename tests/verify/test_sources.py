@@ -1,0 +1,36 @@
+"""The main job's sources policy: everything under --infra parses."""
+
+import pytest
+
+from policies.model import Finding, Location
+
+
+@pytest.mark.static
+def test_sources_parse(terraform_project, gate):
+    gate(
+        "SRC-001",
+        [
+            Finding("SRC-001", str(e.path.name), "cannot be parsed", "valid HCL", e.message,
+                    Location(e.path, e.line))
+            for e in terraform_project.errors
+        ],
+    )
+
+
+@pytest.mark.static
+def test_waivers_valid():
+    """Every waiver names a catalog policy and has not expired (an expired waiver fails the run)."""
+    import datetime as dt
+
+    from policies.catalog import load_catalog
+    from policies.waivers import DEFAULT_WAIVERS, load_waivers
+
+    today = dt.date.today()
+    problems = [
+        f"{DEFAULT_WAIVERS}: waiver {w.policy_id} {w.resource} (owner {w.owner}) "
+        + ("names no catalog policy" if w.policy_id not in load_catalog()
+           else f"expired on {w.expires}: renew it with a reason or fix the finding")
+        for w in load_waivers()
+        if w.policy_id not in load_catalog() or w.days_left(today) < 0
+    ]
+    assert not problems, "\n".join(problems)
