@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,7 +28,7 @@ class Location:
 def display_path(path: Path) -> str:
     """A path as a user reads it: relative to the working directory when under it."""
     try:
-        return os.path.relpath(path) if path.is_absolute() else str(path)
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 

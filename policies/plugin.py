@@ -182,14 +182,15 @@ def live_read(target: AwsTarget, what: str, read: Callable[[], Any]) -> Any:
     """Run a live reader; an unreachable endpoint or refused credentials fail in one line."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    where = target.endpoint or f"AWS {target.region}"
     try:
         return read()
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        pytest.fail(f"{what}: {target.endpoint or 'AWS'} refused: {error.get('Code')}: "
-                    f"{error.get('Message')}", pytrace=False)
+        cause = f"{where} refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
     except BotoCoreError as exc:
-        pytest.fail(f"{what}: cannot reach {target.endpoint or 'AWS'}: {exc}", pytrace=False)
+        cause = f"cannot reach {where}: {exc}"
+    pytest.fail(f"{what}: {' '.join(cause.split())[:300]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -184,13 +184,13 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
             for override in body.get("rule_action_override", []) or []:
                 action = block_name_of(override)
                 findings.append(
-                    _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.location,
+                    _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.at(override),
                              f"{group} rule {override.get('name')} is overridden to {action}",
                              "the group's own action, or a waiver", f"action_to_use {action}")
                 )
             for excluded in body.get("excluded_rule", []) or []:
                 findings.append(
-                    _finding(policy, f"{acl.name}/{group}/{excluded.get('name')}", rule.location,
+                    _finding(policy, f"{acl.name}/{group}/{excluded.get('name')}", rule.at(excluded),
                              f"{group} rule {excluded.get('name')} is excluded",
                              "the group's own action, or a waiver", "excluded_rule (count)")
                 )
@@ -213,12 +213,12 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
             resource = f"{acl.name}/{rule.name}"
             if not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
                 findings.append(
-                    _finding(policy, resource, rule.location, "rate limit outside the catalog's bounds",
+                    _finding(policy, resource, rule.at(rule.body), "rate limit outside the catalog's bounds",
                              f"{p['min_limit']} <= limit <= {p['max_limit']}", f"limit {limit}")
                 )
             if key not in p["aggregate_key_types"]:
                 findings.append(
-                    _finding(policy, resource, rule.location, "rate limit not keyed by client IP",
+                    _finding(policy, resource, rule.at(rule.body), "rate limit not keyed by client IP",
                              f"aggregate_key_type in {p['aggregate_key_types']}", f"{key}")
                 )
             if rule.action not in BLOCKING_ACTIONS:
@@ -309,7 +309,7 @@ def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]
                 ]
                 if not enforcing:
                     findings.append(
-                        _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.location,
+                        _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.at(override),
                                  f"{group} rule {override.get('name')} is counted site-wide",
                                  f"a later blocking rule matching label {label}", "none")
                     )

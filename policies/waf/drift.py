@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from policies.model import Finding, Location, Policy
-from policies.waf.model import WafInventory, WebAcl
+from policies.waf.model import META_KEYS, WafInventory, WebAcl
 
 # Fields the API fills in when Terraform leaves them out.
 API_DEFAULTS: dict[str, Any] = {"evaluation_window_sec": 300}
@@ -64,7 +64,7 @@ def _logging_drift(want: WebAcl, got: WebAcl, finding: Any) -> Iterator[Finding]
 
 def _diff(want: Any, got: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
     if isinstance(want, dict) and isinstance(got, dict):
-        for key in sorted(want.keys() | got.keys()):
+        for key in sorted((want.keys() | got.keys()) - set(META_KEYS)):
             if key not in want and (_empty(got[key]) or API_DEFAULTS.get(key) == got[key]):
                 continue
             yield from _diff(want.get(key), got.get(key), f"{path}.{key}")

@@ -31,7 +31,9 @@ def read_live(target: AwsTarget, scope: str = "REGIONAL") -> WafInventory:
         marker = page.get("NextMarker")
         if not marker or not page.get("WebACLs"):
             break
+    associations = _alb_associations(target, wafv2)
     for acl in inventory.acls:
+        acl.associations = associations.get(acl.location.resource or "", [])
         for name in acl.logging.destinations if acl.logging else []:
             if name not in inventory.streams:
                 stream = _stream(target, name)
@@ -73,10 +75,21 @@ def _acl(wafv2: Any, detail: dict[str, Any], scope: str) -> WebAcl:
             redacted=redacted_names(from_api(config.get("RedactedFields", []))),
             location=Location(resource=f"{arn} logging"),
         )
-    acl.associations = wafv2.list_resources_for_web_acl(
-        WebACLArn=arn, ResourceType="APPLICATION_LOAD_BALANCER"
-    ).get("ResourceArns", [])
     return acl
+
+
+def _alb_associations(target: AwsTarget, wafv2: Any) -> dict[str, list[str]]:
+    """Web ACL ARN -> the load balancers it protects (read per ALB: works on AWS and moto)."""
+    associations: dict[str, list[str]] = {}
+    pages = target.client("elbv2").get_paginator("describe_load_balancers").paginate()
+    for page in pages:
+        for lb in page.get("LoadBalancers", []):
+            if lb.get("Type") != "application":
+                continue
+            acl = wafv2.get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"]).get("WebACL")
+            if acl:
+                associations.setdefault(acl["ARN"], []).append(lb["LoadBalancerArn"])
+    return associations
 
 
 def _stream(target: AwsTarget, name: str) -> LogStream | None:

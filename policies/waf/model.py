@@ -34,7 +34,14 @@ class WafRule:
 
     @property
     def kind(self) -> str:
-        return next(iter(self.statement), "")
+        return next((k for k in self.statement if k not in META_KEYS), "")
+
+    def at(self, block: dict[str, Any]) -> Location:
+        """The location of a nested block: its own line when the reader kept it (static)."""
+        line = block.get("__start_line__")
+        if line is None or self.location.path is None:
+            return self.location
+        return Location(self.location.path, line, self.location.resource)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -106,12 +113,16 @@ def redacted_names(fields: list[dict[str, Any]]) -> list[str]:
     return names
 
 
-def canonical(value: Any) -> Any:
-    """A Terraform body without line markers, with numeric strings as ints."""
+def canonical(value: Any, keep_lines: bool = False) -> Any:
+    """A Terraform body with numeric strings as ints; line markers kept only if asked."""
     if isinstance(value, dict):
-        return {k: canonical(v) for k, v in value.items() if k not in META_KEYS}
+        return {
+            k: canonical(v, keep_lines)
+            for k, v in value.items()
+            if keep_lines or k not in META_KEYS
+        }
     if isinstance(value, list):
-        return [canonical(v) for v in value]
+        return [canonical(v, keep_lines) for v in value]
     if isinstance(value, str) and _INT.fullmatch(value):
         return int(value)
     return value

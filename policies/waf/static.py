@@ -56,7 +56,7 @@ def _acl(res: TfResource) -> WebAcl:
                 priority=priority if isinstance(priority, int) else None,
                 action=block_name(rule.get("action")),
                 override_action=block_name(rule.get("override_action")),
-                statement=canonical(first(rule.get("statement"))),
+                statement=canonical(first(rule.get("statement")), keep_lines=True),
                 labels=[str(label.get("name")) for label in rule.get("rule_label", [])],
                 location=Location(res.path, rule.get("__start_line__"), res.address),
             )
