@@ -50,10 +50,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
     callspec = getattr(item, "callspec", None)
-    policy_id = getattr(item, "pingvas_policy", None) or (callspec and callspec.params.get("policy"))
+    policy_id = getattr(item, "pingvas_policy", None) or (
+        callspec and callspec.params.get("policy")
+    )
     if policy_id:
         tier = "live" if item.get_closest_marker("live") else "static"
-        report.pingvas = {"policy": policy_id, "tier": tier, "findings": getattr(item, "pingvas_findings", [])}
+        report.pingvas = {
+            "policy": policy_id,
+            "tier": tier,
+            "findings": getattr(item, "pingvas_findings", []),
+        }
     return report
 
 
@@ -95,7 +101,9 @@ class _Collector:
             shown = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
             terminalreporter.write_line(f"pingvas local stack: {shown}")
         reports = self.config.getoption("--reports")
-        terminalreporter.write_line(f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md")
+        terminalreporter.write_line(
+            f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -143,8 +151,12 @@ def gate(request: pytest.FixtureRequest) -> Gate:
 
 
 @pytest.fixture(scope="session")
-def aws_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory,
-               infra_dir: Path, terraform_project: Any) -> Iterator[AwsTarget]:
+def aws_target(
+    pytestconfig: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
+    infra_dir: Path,
+    terraform_project: Any,
+) -> Iterator[AwsTarget]:
     """The AWS endpoint live probes read; on --target local, moto with infra's roots applied."""
     target = pytestconfig.getoption("--target")
     endpoint = pytestconfig.getoption("--aws-endpoint")
@@ -157,8 +169,10 @@ def aws_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
     from policies.stack import StackError, StackUnavailable, apply_roots, start_moto
 
     if not terraform_project.roots:
-        pytest.fail(f"no Terraform root (a directory with a provider block) under {infra_dir}",
-                    pytrace=False)
+        pytest.fail(
+            f"no Terraform root (a directory with a provider block) under {infra_dir}",
+            pytrace=False,
+        )
     try:
         stack = start_moto(tmp_path_factory.mktemp("local-stack"))
     except StackUnavailable as exc:
@@ -180,7 +194,12 @@ def aws_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
 
 def live_read(target: AwsTarget, what: str, read: Callable[[], Any]) -> Any:
     """Run a live reader; an unreachable endpoint or refused credentials fail in one line."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+    )
 
     where = target.endpoint or f"AWS {target.region}"
     try:
@@ -188,8 +207,10 @@ def live_read(target: AwsTarget, what: str, read: Callable[[], Any]) -> Any:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         cause = f"{where} refused {exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
-    except BotoCoreError as exc:
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:
         cause = f"cannot reach {where}: {exc}"
+    except BotoCoreError as exc:
+        cause = f"{where}: {exc}"
     pytest.fail(f"{what}: {' '.join(cause.split())[:300]}", pytrace=False)
 
 
@@ -205,7 +226,10 @@ def waf_static(terraform_project: Any) -> Any:
 def waf_live(pytestconfig: pytest.Config, aws_target: AwsTarget) -> Any:
     """The WAF inventory deployed at the live target."""
     if pytestconfig.getoption("--target") == "localstack":
-        pytest.skip("LocalStack's free edition does not serve wafv2: WAF live checks need --target local or aws")
+        pytest.skip(
+            "LocalStack's free edition does not serve wafv2:"
+            " WAF live checks need --target local or aws"
+        )
     from policies.waf.live import read_live
 
     return live_read(aws_target, "WAF live read", lambda: read_live(aws_target))

@@ -130,18 +130,31 @@ def write_summary(
         waived = sum(1 for r in items for f in r.findings if f.get("waiver"))
         lines.append(f"| {family} | {count['passed']} | {failed} | {count['skipped']} | {waived} |")
     for family, items in sorted(by_family.items()):
-        lines += ["", f"## {family}", "", "| policy | tier | result | findings |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {family}",
+            "",
+            "| policy | tier | result | findings |",
+            "|---|---|---|---|",
+        ]
         for r in sorted(items, key=lambda r: (r.policy_id, r.tier)):
             title = catalog[r.policy_id].title if r.policy_id in catalog else r.policy_id
             detail = "<br>".join(
-                _md(f"{f['where']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
-                    + (" — waived" if f.get("waiver") else ""))
+                _md(
+                    f"{f['where']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
+                    + (" — waived" if f.get("waiver") else "")
+                )
                 for f in r.findings
             ) or _md(r.reason)
             lines.append(f"| {r.policy_id} {_md(title)} | {r.tier} | {r.outcome} | {detail} |")
     if waivers:
-        lines += ["", "## Waivers", "", "| policy | resource | owner | expires | days left |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Waivers",
+            "",
+            "| policy | resource | owner | expires | days left |",
+            "|---|---|---|---|---|",
+        ]
         for w in waivers:
             left = w.days_left(today)
             state = f"{left}" if left >= 0 else f"EXPIRED {-left} days ago"

@@ -15,9 +15,22 @@ import requests
 
 MOTO_START_TIMEOUT_S = 30
 TERRAFORM_TIMEOUT_S = 900
-SERVICES = (
-    "cloudwatch ec2 elbv2 firehose iam kms lambda logs s3 secretsmanager sns sqs sts wafv2"
-).split()
+SERVICES = [
+    "cloudwatch",
+    "ec2",
+    "elbv2",
+    "firehose",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "sts",
+    "wafv2",
+]
 MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",
@@ -99,7 +112,11 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
         raise StackUnavailable("terraform not on PATH: install Terraform >= 1.5 for the live tier")
     copy = stack.workdir / "infra"
     for path in infra.rglob("*"):
-        if path.is_file() and ".terraform" not in path.parts and path.suffix in (".tf", ".tfvars", ".hcl"):
+        if (
+            path.is_file()
+            and ".terraform" not in path.parts
+            and path.suffix in (".tf", ".tfvars", ".hcl")
+        ):
             target = copy / path.relative_to(infra)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
@@ -118,7 +135,9 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
         )
 
 
-def _terraform(stack: LocalStack, step: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+def _terraform(
+    stack: LocalStack, step: str, cmd: list[str], cwd: Path, env: dict[str, str]
+) -> None:
     started = time.monotonic()
     try:
         done = subprocess.run(

@@ -19,7 +19,9 @@ import hcl2
 META_KEYS = ("__start_line__", "__end_line__")
 MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
 _VAR = re.compile(r"\$\{\s*(var|local)\.([A-Za-z0-9_-]+)\s*\}")
-_REF = re.compile(r"^\$\{\s*((?:module\.[A-Za-z0-9_-]+\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[^}]*)?\}$")
+_REF = re.compile(
+    r"^\$\{\s*((?:module\.[A-Za-z0-9_-]+\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[^}]*)?\}$"
+)
 MAX_MODULE_DEPTH = 10
 
 

@@ -29,7 +29,9 @@ def check(policy_id: str) -> Callable[[Check], Check]:
     return register
 
 
-def _finding(policy: Policy, resource: str, location: Location, message: str, expected: str, actual: str) -> Finding:
+def _finding(
+    policy: Policy, resource: str, location: Location, message: str, expected: str, actual: str
+) -> Finding:
     return Finding(policy.id, resource, message, expected, actual, location)
 
 
@@ -51,15 +53,17 @@ def rule_order(inv: WafInventory, policy: Policy) -> list[Finding]:
             later_group = next(((r, prev) for r, prev in placed if r > own), None)
             if later_group:
                 prev_rank, prev = later_group
+                early, late = groups[own]["name"], groups[prev_rank]["name"]
                 findings.append(
                     _finding(
                         policy,
                         f"{acl.name}/{rule.name}",
                         rule.location,
-                        f"{groups[own]['name']} rule {_rule_ref(rule)} is evaluated after "
-                        f"{groups[prev_rank]['name']} rule {_rule_ref(prev)}",
-                        f"every {groups[own]['name']} rule before every {groups[prev_rank]['name']} rule",
-                        f"{rule.name} at priority {rule.priority} > {prev.name} at priority {prev.priority}",
+                        f"{early} rule {_rule_ref(rule)} is evaluated after {late} rule "
+                        f"{_rule_ref(prev)}",
+                        f"every {early} rule before every {late} rule",
+                        f"{rule.name} at priority {rule.priority} > "
+                        f"{prev.name} at priority {prev.priority}",
                     )
                 )
             placed.append((own, rule))
@@ -70,7 +74,8 @@ def _emitters(acl: WebAcl, key: str, namespaces: dict[str, str]) -> list[WafRule
     group = next((g for prefix, g in namespaces.items() if key.startswith(prefix)), None)
     if group is not None:
         return [
-            r for r in acl.rules
+            r
+            for r in acl.rules
             if r.kind == "managed_rule_group_statement" and r.body.get("name") == group
         ]
     return [r for r in acl.rules if any(key == lbl or key.endswith(f":{lbl}") for lbl in r.labels)]
@@ -86,19 +91,27 @@ def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
                 resource = f"{acl.name}/{rule.name}"
                 if not emitters:
                     findings.append(
-                        _finding(policy, resource, rule.location,
-                                 f"matches label {key!r} that no rule of the Web ACL emits",
-                                 "an emitting rule group or rule_label earlier in the ACL",
-                                 "no emitter")
+                        _finding(
+                            policy,
+                            resource,
+                            rule.location,
+                            f"matches label {key!r} that no rule of the Web ACL emits",
+                            "an emitting rule group or rule_label earlier in the ACL",
+                            "no emitter",
+                        )
                     )
                     continue
                 emitter = emitters[0]
                 if (emitter.priority or 0) >= (rule.priority or 0):
                     findings.append(
-                        _finding(policy, resource, rule.location,
-                                 f"matches label {key!r} before {_rule_ref(emitter)} emits it",
-                                 f"priority > {emitter.priority}",
-                                 f"priority {rule.priority}")
+                        _finding(
+                            policy,
+                            resource,
+                            rule.location,
+                            f"matches label {key!r} before {_rule_ref(emitter)} emits it",
+                            f"priority > {emitter.priority}",
+                            f"priority {rule.priority}",
+                        )
                     )
     return findings
 
@@ -113,13 +126,17 @@ def allow_before_block(inv: WafInventory, policy: Policy) -> list[Finding]:
     for acl in inv.acls:
         ordered = acl.ordered()
         for i, rule in enumerate(ordered):
-            blocked_later = [r.name for r in ordered[i + 1:] if _can_block(r)]
+            blocked_later = [r.name for r in ordered[i + 1 :] if _can_block(r)]
             if rule.action == "allow" and blocked_later:
                 findings.append(
-                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
-                             f"Allow rule {_rule_ref(rule)} skips {len(blocked_later)} blocking rules",
-                             "Allow rules after the blocking rules, or a waiver",
-                             f"before {', '.join(blocked_later)}")
+                    _finding(
+                        policy,
+                        f"{acl.name}/{rule.name}",
+                        rule.location,
+                        f"Allow rule {_rule_ref(rule)} skips {len(blocked_later)} blocking rules",
+                        "Allow rules after the blocking rules, or a waiver",
+                        f"before {', '.join(blocked_later)}",
+                    )
                 )
     return findings
 
@@ -134,16 +151,26 @@ def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
                 if n > 1:
                     dupes = [r for r in acl.rules if getattr(r, attr) == value]
                     findings.append(
-                        _finding(policy, acl.name, dupes[1].location,
-                                 f"{n} rules share {attr} {value}: {', '.join(r.name for r in dupes)}",
-                                 f"unique {attr}s", f"{attr} {value} used {n} times")
+                        _finding(
+                            policy,
+                            acl.name,
+                            dupes[1].location,
+                            f"{n} rules share {attr} {value}: {', '.join(r.name for r in dupes)}",
+                            f"unique {attr}s",
+                            f"{attr} {value} used {n} times",
+                        )
                     )
         for rule in acl.rules:
             if rule.priority is None:
                 findings.append(
-                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
-                             "priority is not a number the suite can resolve",
-                             "a literal or a variable with a default", "unresolvable")
+                    _finding(
+                        policy,
+                        f"{acl.name}/{rule.name}",
+                        rule.location,
+                        "priority is not a number the suite can resolve",
+                        "a literal or a variable with a default",
+                        "unresolvable",
+                    )
                 )
     return findings
 
@@ -163,14 +190,25 @@ def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
             rule = present.get(group)
             if rule is None:
                 findings.append(
-                    _finding(policy, acl.name, acl.location, f"managed rule group {group} is missing",
-                             f"{group} with override_action none", "absent")
+                    _finding(
+                        policy,
+                        acl.name,
+                        acl.location,
+                        f"managed rule group {group} is missing",
+                        f"{group} with override_action none",
+                        "absent",
+                    )
                 )
             elif rule.override_action != "none":
                 findings.append(
-                    _finding(policy, f"{acl.name}/{rule.name}", rule.location,
-                             f"managed rule group {group} does not enforce",
-                             "override_action none", f"override_action {rule.override_action}")
+                    _finding(
+                        policy,
+                        f"{acl.name}/{rule.name}",
+                        rule.location,
+                        f"managed rule group {group} does not enforce",
+                        "override_action none",
+                        f"override_action {rule.override_action}",
+                    )
                 )
     return findings
 
@@ -184,15 +222,25 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
             for override in body.get("rule_action_override", []) or []:
                 action = block_name_of(override)
                 findings.append(
-                    _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.at(override),
-                             f"{group} rule {override.get('name')} is overridden to {action}",
-                             "the group's own action, or a waiver", f"action_to_use {action}")
+                    _finding(
+                        policy,
+                        f"{acl.name}/{group}/{override.get('name')}",
+                        rule.at(override),
+                        f"{group} rule {override.get('name')} is overridden to {action}",
+                        "the group's own action, or a waiver",
+                        f"action_to_use {action}",
+                    )
                 )
             for excluded in body.get("excluded_rule", []) or []:
                 findings.append(
-                    _finding(policy, f"{acl.name}/{group}/{excluded.get('name')}", rule.at(excluded),
-                             f"{group} rule {excluded.get('name')} is excluded",
-                             "the group's own action, or a waiver", "excluded_rule (count)")
+                    _finding(
+                        policy,
+                        f"{acl.name}/{group}/{excluded.get('name')}",
+                        rule.at(excluded),
+                        f"{group} rule {excluded.get('name')} is excluded",
+                        "the group's own action, or a waiver",
+                        "excluded_rule (count)",
+                    )
                 )
     return findings
 
@@ -205,26 +253,50 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
         rate_rules = [r for r in acl.rules if r.kind == "rate_based_statement"]
         if not rate_rules:
             findings.append(
-                _finding(policy, acl.name, acl.location, "no rate-based rule",
-                         f"a rate_based_statement with limit {p['min_limit']}..{p['max_limit']}", "none")
+                _finding(
+                    policy,
+                    acl.name,
+                    acl.location,
+                    "no rate-based rule",
+                    f"a rate_based_statement with limit {p['min_limit']}..{p['max_limit']}",
+                    "none",
+                )
             )
         for rule in rate_rules:
             limit, key = rule.body.get("limit"), rule.body.get("aggregate_key_type")
             resource = f"{acl.name}/{rule.name}"
             if not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
                 findings.append(
-                    _finding(policy, resource, rule.at(rule.body), "rate limit outside the catalog's bounds",
-                             f"{p['min_limit']} <= limit <= {p['max_limit']}", f"limit {limit}")
+                    _finding(
+                        policy,
+                        resource,
+                        rule.at(rule.body),
+                        "rate limit outside the catalog's bounds",
+                        f"{p['min_limit']} <= limit <= {p['max_limit']}",
+                        f"limit {limit}",
+                    )
                 )
             if key not in p["aggregate_key_types"]:
                 findings.append(
-                    _finding(policy, resource, rule.at(rule.body), "rate limit not keyed by client IP",
-                             f"aggregate_key_type in {p['aggregate_key_types']}", f"{key}")
+                    _finding(
+                        policy,
+                        resource,
+                        rule.at(rule.body),
+                        "rate limit not keyed by client IP",
+                        f"aggregate_key_type in {p['aggregate_key_types']}",
+                        f"{key}",
+                    )
                 )
             if rule.action not in BLOCKING_ACTIONS:
                 findings.append(
-                    _finding(policy, resource, rule.location, "rate-based rule does not block",
-                             "action block", f"action {rule.action}")
+                    _finding(
+                        policy,
+                        resource,
+                        rule.location,
+                        "rate-based rule does not block",
+                        "action block",
+                        f"action {rule.action}",
+                    )
                 )
     return findings
 
@@ -237,22 +309,41 @@ def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
         log = acl.logging
         if log is None:
             findings.append(
-                _finding(policy, acl.name, acl.location, "Web ACL has no logging configuration",
-                         f"a logging configuration to {prefix}*", "none")
+                _finding(
+                    policy,
+                    acl.name,
+                    acl.location,
+                    "Web ACL has no logging configuration",
+                    f"a logging configuration to {prefix}*",
+                    "none",
+                )
             )
             continue
         for destination in log.destinations:
             if not destination.startswith(prefix):
                 findings.append(
-                    _finding(policy, acl.name, log.location, "log destination is not a WAF log destination",
-                             f"name starting with {prefix}", destination)
+                    _finding(
+                        policy,
+                        acl.name,
+                        log.location,
+                        "log destination is not a WAF log destination",
+                        f"name starting with {prefix}",
+                        destination,
+                    )
                 )
-        missing = [h for h in policy.params["redacted_headers"] if f"single_header:{h}" not in log.redacted]
+        missing = [
+            h for h in policy.params["redacted_headers"] if f"single_header:{h}" not in log.redacted
+        ]
         if missing:
             findings.append(
-                _finding(policy, acl.name, log.location, f"headers {', '.join(missing)} are logged in clear",
-                         f"redacted_fields single_header {', '.join(policy.params['redacted_headers'])}",
-                         f"redacted: {', '.join(log.redacted) or 'nothing'}")
+                _finding(
+                    policy,
+                    acl.name,
+                    log.location,
+                    f"headers {', '.join(missing)} are logged in clear",
+                    f"redacted_fields single_header {', '.join(policy.params['redacted_headers'])}",
+                    f"redacted: {', '.join(log.redacted) or 'nothing'}",
+                )
             )
     return findings
 
@@ -274,8 +365,14 @@ def log_delivery(inv: WafInventory, policy: Policy) -> list[Finding]:
                 problems.append(f"bucket {stream.bucket} does not exist")
             if problems:
                 findings.append(
-                    _finding(policy, stream.name, stream.location, "WAF log stream cannot deliver",
-                             "destination extended_s3 with a declared role and bucket", "; ".join(problems))
+                    _finding(
+                        policy,
+                        stream.name,
+                        stream.location,
+                        "WAF log stream cannot deliver",
+                        "destination extended_s3 with a declared role and bucket",
+                        "; ".join(problems),
+                    )
                 )
     return findings
 
@@ -283,8 +380,14 @@ def log_delivery(inv: WafInventory, policy: Policy) -> list[Finding]:
 @check("WAF-010")
 def associated(inv: WafInventory, policy: Policy) -> list[Finding]:
     return [
-        _finding(policy, acl.name, acl.location, "Web ACL is not associated with any load balancer",
-                 "an aws_wafv2_web_acl_association", "none")
+        _finding(
+            policy,
+            acl.name,
+            acl.location,
+            "Web ACL is not associated with any load balancer",
+            "an aws_wafv2_web_acl_association",
+            "none",
+        )
         for acl in inv.acls
         if not acl.associations
     ]
@@ -302,16 +405,22 @@ def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]
                     continue
                 label = f"{namespaces[group]}{override.get('name')}"
                 enforcing = [
-                    r for r in acl.rules
+                    r
+                    for r in acl.rules
                     if (r.priority or 0) > (rule.priority or 0)
                     and r.action in BLOCKING_ACTIONS
                     and any(k.lower() == label.lower() for k in consumed_labels(r))
                 ]
                 if not enforcing:
                     findings.append(
-                        _finding(policy, f"{acl.name}/{group}/{override.get('name')}", rule.at(override),
-                                 f"{group} rule {override.get('name')} is counted site-wide",
-                                 f"a later blocking rule matching label {label}", "none")
+                        _finding(
+                            policy,
+                            f"{acl.name}/{group}/{override.get('name')}",
+                            rule.at(override),
+                            f"{group} rule {override.get('name')} is counted site-wide",
+                            f"a later blocking rule matching label {label}",
+                            "none",
+                        )
                     )
     return findings
 

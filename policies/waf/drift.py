@@ -20,8 +20,14 @@ def drift(declared: WafInventory, deployed: WafInventory, policy: Policy) -> lis
         got = live.get(want.name)
         if got is None:
             findings.append(
-                Finding(policy.id, want.name, "declared Web ACL is not deployed",
-                        f"Web ACL {want.name} (declared at {want.location})", "absent", want.location)
+                Finding(
+                    policy.id,
+                    want.name,
+                    "declared Web ACL is not deployed",
+                    f"Web ACL {want.name} (declared at {want.location})",
+                    "absent",
+                    want.location,
+                )
             )
             continue
         findings.extend(_acl_drift(want, got, policy))
@@ -30,8 +36,14 @@ def drift(declared: WafInventory, deployed: WafInventory, policy: Policy) -> lis
 
 def _acl_drift(want: WebAcl, got: WebAcl, policy: Policy) -> Iterator[Finding]:
     def finding(what: str, expected: Any, actual: Any, declared_at: Location) -> Finding:
-        return Finding(policy.id, want.name, f"{what} differs from {declared_at}",
-                       str(expected), str(actual), got.location)
+        return Finding(
+            policy.id,
+            want.name,
+            f"{what} differs from {declared_at}",
+            str(expected),
+            str(actual),
+            got.location,
+        )
 
     want_rules = {r.name: r for r in want.rules}
     got_rules = {r.name: r for r in got.rules}
@@ -77,4 +89,3 @@ def _diff(want: Any, got: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
 
 def _empty(value: Any) -> bool:
     return value in (None, [], {}, [{}], "")
-

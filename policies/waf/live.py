@@ -24,9 +24,13 @@ def read_live(target: AwsTarget, scope: str = "REGIONAL") -> WafInventory:
     inventory = WafInventory()
     marker: str | None = None
     while True:
-        page = wafv2.list_web_acls(Scope=scope, Limit=100, **({"NextMarker": marker} if marker else {}))
+        page = wafv2.list_web_acls(
+            Scope=scope, Limit=100, **({"NextMarker": marker} if marker else {})
+        )
         for summary in page.get("WebACLs", []):
-            detail = wafv2.get_web_acl(Name=summary["Name"], Scope=scope, Id=summary["Id"])["WebACL"]
+            detail = wafv2.get_web_acl(Name=summary["Name"], Scope=scope, Id=summary["Id"])[
+                "WebACL"
+            ]
             inventory.acls.append(_acl(wafv2, detail, scope))
         marker = page.get("NextMarker")
         if not marker or not page.get("WebACLs"):
@@ -95,14 +99,19 @@ def _alb_associations(target: AwsTarget, wafv2: Any) -> dict[str, list[str]]:
 def _stream(target: AwsTarget, name: str) -> LogStream | None:
     firehose = target.client("firehose")
     try:
-        desc = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        desc = firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"
+        ]
     except firehose.exceptions.ResourceNotFoundException:
         return None
     dest = (desc.get("Destinations") or [{}])[0]
     if "ExtendedS3DestinationDescription" in dest:
         kind, s3 = "extended_s3", dest["ExtendedS3DestinationDescription"]
     else:
-        kind, s3 = "s3" if "S3DestinationDescription" in dest else "other", dest.get("S3DestinationDescription", {})
+        kind, s3 = (
+            "s3" if "S3DestinationDescription" in dest else "other",
+            dest.get("S3DestinationDescription", {}),
+        )
     role, bucket = s3.get("RoleARN"), s3.get("BucketARN")
     return LogStream(
         name=name,
@@ -110,7 +119,8 @@ def _stream(target: AwsTarget, name: str) -> LogStream | None:
         role=role,
         bucket=bucket,
         role_exists=bool(role) and _exists(target, "iam", "get_role", RoleName=arn_name(role)),
-        bucket_exists=bool(bucket) and _exists(target, "s3", "head_bucket", Bucket=arn_name(bucket)),
+        bucket_exists=bool(bucket)
+        and _exists(target, "s3", "head_bucket", Bucket=arn_name(bucket)),
         location=Location(resource=desc["DeliveryStreamARN"]),
     )
 
@@ -121,7 +131,12 @@ def _exists(target: AwsTarget, service: str, operation: str, **kwargs: str) -> b
     try:
         getattr(target.client(service), operation)(**kwargs)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchEntity", "404", "NoSuchBucket", "NotFound"):
+        if exc.response.get("Error", {}).get("Code") in (
+            "NoSuchEntity",
+            "404",
+            "NoSuchBucket",
+            "NotFound",
+        ):
             return False
         raise
     return True

@@ -9,7 +9,7 @@ from typing import Any
 
 from policies.model import Location
 
-# API list keys whose Terraform block is singular (e.g. RuleActionOverrides -> rule_action_override).
+# API list keys whose Terraform block is singular (RuleActionOverrides -> rule_action_override).
 _API_PLURALS = {
     "statements": "statement",
     "text_transformations": "text_transformation",

@@ -93,7 +93,9 @@ def _stream(project: TfProject, res: TfResource) -> LogStream:
         bucket=str(bucket) if bucket is not None else None,
         role_exists=_declared(project, res, role, "aws_iam_role"),
         bucket_exists=_declared(project, res, bucket, "aws_s3_bucket"),
-        location=Location(res.path, project.attr_line(res.path, res.body, "destination"), res.address),
+        location=Location(
+            res.path, project.attr_line(res.path, res.body, "destination"), res.address
+        ),
     )
 
 

@@ -20,7 +20,10 @@ def run_suite(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str
     """pytest as a user runs it from the project root (the plugin comes from its entry point)."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -50,8 +53,11 @@ def test_sarif_is_valid_and_names_policy_file_and_line(seed_run):
     jsonschema.validators.validator_for(schema)(schema).validate(log)
     results = log["runs"][0]["results"]
     located = {
-        (r["ruleId"], Path(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]).name,
-         r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        (
+            r["ruleId"],
+            Path(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]).name,
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
         for r in results
     }
     assert ("WAF-001", "main.tf", 88) in located

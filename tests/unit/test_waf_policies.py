@@ -1,4 +1,4 @@
-"""Every WAF policy catches its known-bad fixture at the marked lines and passes the known-good ones."""
+"""Each WAF policy catches its known-bad fixture at the marked lines, passes the known-good ones."""
 
 from pathlib import Path
 
@@ -43,10 +43,10 @@ def test_known_good(good, policy_id):
 def test_guide_defects_are_reported():
     """The guide's WAF (fixtures/seed) fails at least the defects the brief lists."""
     inventory = read_static(load_project(FIXTURES / "seed"))
-    by_policy = {
-        pid: CHECKS[pid](inventory, load_catalog()[pid]) for pid in WAF_STATIC
+    by_policy = {pid: CHECKS[pid](inventory, load_catalog()[pid]) for pid in WAF_STATIC}
+    messages = {
+        pid: " | ".join(f.message + " " + f.actual for f in fs) for pid, fs in by_policy.items()
     }
-    messages = {pid: " | ".join(f.message + " " + f.actual for f in fs) for pid, fs in by_policy.items()}
     assert "IPReputationList" in messages["WAF-001"] and "GeoBlocking" in messages["WAF-001"]
     assert "AWSManagedRulesKnownBadInputsRuleSet is missing" in messages["WAF-005"]
     assert "SizeRestrictions_BODY is counted site-wide" in messages["WAF-012"]

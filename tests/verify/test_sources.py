@@ -10,8 +10,14 @@ def test_sources_parse(terraform_project, gate):
     gate(
         "SRC-001",
         [
-            Finding("SRC-001", str(e.path.name), "cannot be parsed", "valid HCL", e.message,
-                    Location(e.path, e.line))
+            Finding(
+                "SRC-001",
+                str(e.path.name),
+                "cannot be parsed",
+                "valid HCL",
+                e.message,
+                Location(e.path, e.line),
+            )
             for e in terraform_project.errors
         ],
     )
@@ -28,8 +34,11 @@ def test_waivers_valid():
     today = dt.date.today()
     problems = [
         f"{DEFAULT_WAIVERS}: waiver {w.policy_id} {w.resource} (owner {w.owner}) "
-        + ("names no catalog policy" if w.policy_id not in load_catalog()
-           else f"expired on {w.expires}: renew it with a reason or fix the finding")
+        + (
+            "names no catalog policy"
+            if w.policy_id not in load_catalog()
+            else f"expired on {w.expires}: renew it with a reason or fix the finding"
+        )
         for w in load_waivers()
         if w.policy_id not in load_catalog() or w.days_left(today) < 0
     ]
