@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from policies.aws import AwsTarget
 from policies.catalog import load_catalog
-from policies.model import Finding, finding_to_json
+from policies.model import Finding, Waiver, finding_to_json
 from policies.reports import PolicyResult, write_sarif, write_summary
-from policies.waivers import load_waivers, waiver_for
+from policies.waivers import DEFAULT_WAIVERS, load_waivers, waiver_for
 
 STACK_TIMINGS = pytest.StashKey[dict[str, float]]()
 Gate = Callable[[str, list[Finding]], None]
@@ -30,6 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where live probes go: embedded moto stack (default), LocalStack, or real AWS",
     )
     group.addoption("--aws-endpoint", default=None, help="AWS endpoint URL overriding the target's")
+    group.addoption(
+        "--waivers",
+        default=str(DEFAULT_WAIVERS),
+        help="waivers file (default: policies/waivers.yaml of the suite)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,7 +99,11 @@ class _Collector:
         results = list(self.results.values())
         catalog = load_catalog()
         write_sarif(results, catalog, reports / "results.sarif")
-        write_summary(results, catalog, load_waivers(), reports / "summary.md", dt.date.today())
+        try:
+            waivers = load_waivers(Path(self.config.getoption("--waivers")))
+        except (OSError, ValueError, yaml.YAMLError):
+            waivers = []  # reported by test_waivers_valid
+        write_summary(results, catalog, waivers, reports / "summary.md", dt.date.today())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         timings = self.config.stash.get(STACK_TIMINGS, {})
@@ -120,14 +130,29 @@ def terraform_project(infra_dir: Path) -> Any:
     return load_project(infra_dir)
 
 
+@pytest.fixture(scope="session")
+def waivers_path(pytestconfig: pytest.Config) -> Path:
+    """The waivers file in force (--waivers)."""
+    return Path(pytestconfig.getoption("--waivers")).expanduser().resolve()
+
+
+@pytest.fixture(scope="session")
+def waivers(waivers_path: Path) -> list[Waiver]:
+    """The waivers in force; an unreadable file fails in one line naming it."""
+    try:
+        return load_waivers(waivers_path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        cause = " ".join(str(exc).split())
+    pytest.fail(f"waivers {waivers_path}: {cause}", pytrace=False)
+
+
 @pytest.fixture
-def gate(request: pytest.FixtureRequest) -> Gate:
+def gate(request: pytest.FixtureRequest, waivers: list[Waiver]) -> Gate:
     """Apply waivers to a policy's findings, record them for the reports, fail on the rest."""
 
     def run(policy_id: str, findings: list[Finding]) -> None:
         policy = load_catalog()[policy_id]
         today = dt.date.today()
-        waivers = load_waivers()
         recorded, failing = [], []
         for finding in findings:
             waiver = waiver_for(finding, waivers, today)

@@ -105,12 +105,24 @@ def find_mirror() -> Path | None:
     return None
 
 
-def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
-    """Copy the Terraform under infra into the workdir and apply each root into moto."""
+@dataclass
+class Workspace:
+    """A copy of a tree's Terraform files, and how to run terraform on it offline."""
+
+    terraform: str
+    copy: Path
+    env: dict[str, str]
+
+    def root(self, infra: Path, root: Path) -> Path:
+        return self.copy / root.relative_to(infra)
+
+
+def workspace(infra: Path, workdir: Path) -> Workspace:
+    """Copy infra's .tf/.tfvars/.hcl into workdir with a CLI config using the provider mirror."""
     terraform = shutil.which("terraform")
     if terraform is None:
         raise StackUnavailable("terraform not on PATH: install Terraform >= 1.5 for the live tier")
-    copy = stack.workdir / "infra"
+    copy = workdir / "infra"
     for path in infra.rglob("*"):
         if (
             path.is_file()
@@ -121,23 +133,36 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-    env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(stack.workdir))
+    env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(workdir))
+    return Workspace(terraform, copy, env)
+
+
+def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
+    """Copy the Terraform under infra into the workdir and apply each root into moto."""
+    ws = workspace(infra, stack.workdir)
     for root in roots:
-        workroot = copy / root.relative_to(infra)
+        workroot = ws.root(infra, root)
         (workroot / "zz_pingvas_local_override.tf").write_text(_provider_override(stack.endpoint))
-        _terraform(stack, f"init {root.name}", [terraform, "init", "-no-color"], workroot, env)
-        _terraform(
-            stack,
-            f"apply {root.name}",
-            [terraform, "apply", "-auto-approve", "-no-color", "-parallelism=20"],
+        run_terraform(
+            stack.timings,
+            f"init {root.name}",
+            [ws.terraform, "init", "-no-color"],
             workroot,
-            env,
+            ws.env,
+        )
+        run_terraform(
+            stack.timings,
+            f"apply {root.name}",
+            [ws.terraform, "apply", "-auto-approve", "-no-color", "-parallelism=20"],
+            workroot,
+            ws.env,
         )
 
 
-def _terraform(
-    stack: LocalStack, step: str, cmd: list[str], cwd: Path, env: dict[str, str]
+def run_terraform(
+    timings: dict[str, float], step: str, cmd: list[str], cwd: Path, env: dict[str, str]
 ) -> None:
+    """Run one terraform step; a failure raises with terraform's error lines, one line."""
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -145,7 +170,7 @@ def _terraform(
         )
     except subprocess.TimeoutExpired as exc:
         raise StackError(f"terraform {step} did not finish within {TERRAFORM_TIMEOUT_S} s") from exc
-    stack.timings[f"terraform {step}"] = time.monotonic() - started
+    timings[f"terraform {step}"] = time.monotonic() - started
     if done.returncode == 0:
         return
     errors = [line.strip("│ ").strip() for line in done.stderr.splitlines() if "Error" in line]

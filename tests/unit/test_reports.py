@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -11,20 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT / "fixtures" / "seed"
-VERIFY = ROOT / "tests" / "verify"
+from tests.helpers import FIXTURES, VERIFY, run_suite
 
-
-def run_suite(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """pytest as a user runs it from the project root (the plugin comes from its entry point)."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+SEED = FIXTURES / "seed"
 
 
 @pytest.fixture(scope="module")
@@ -87,5 +74,7 @@ def test_unparseable_hcl_is_one_failing_result(tmp_path):
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
-    failing = [line for line in done.stdout.splitlines() if "SRC-001 broken.tf" in line]
-    assert len(failing) == 1 and "broken.tf:" in failing[0], done.stdout
+    cases = ET.parse(tmp_path / "r" / "junit.xml").getroot().iter("testcase")
+    failures = [f.get("message", "") for case in cases for f in case.iter("failure")]
+    assert len(failures) == 1, failures
+    assert "broken.tf:2: SRC-001" in failures[0] and "Unexpected token" in failures[0]

@@ -8,7 +8,7 @@ from policies.catalog import load_catalog
 from policies.waf.checks import CHECKS
 from policies.waf.drift import drift
 from policies.waf.live import read_live
-from tests.unit.test_reports import VERIFY, run_suite
+from tests.helpers import VERIFY, run_suite
 
 pytestmark = pytest.mark.live
 

@@ -8,9 +8,8 @@ from policies.catalog import load_catalog, policy_ids
 from policies.terraform import load_project
 from policies.waf.checks import CHECKS
 from policies.waf.static import read_static
-from tests.unit.expectations import expected_lines, finding_lines
+from tests.helpers import FIXTURES, expected_lines, finding_lines
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 WAF_STATIC = policy_ids("waf", "static")
 GOOD = sorted(p.name for p in (FIXTURES / "waf" / "good").iterdir())
 

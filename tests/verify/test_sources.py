@@ -1,7 +1,10 @@
 """The main job's sources policy: everything under --infra parses."""
 
+import datetime as dt
+
 import pytest
 
+from policies.catalog import load_catalog
 from policies.model import Finding, Location
 
 
@@ -24,22 +27,18 @@ def test_sources_parse(terraform_project, gate):
 
 
 @pytest.mark.static
-def test_waivers_valid():
+def test_waivers_valid(waivers, waivers_path):
     """Every waiver names a catalog policy and has not expired (an expired waiver fails the run)."""
-    import datetime as dt
-
-    from policies.catalog import load_catalog
-    from policies.waivers import DEFAULT_WAIVERS, load_waivers
-
     today = dt.date.today()
+    catalog = load_catalog()
     problems = [
-        f"{DEFAULT_WAIVERS}: waiver {w.policy_id} {w.resource} (owner {w.owner}) "
+        f"{waivers_path}: waiver {w.policy_id} {w.resource} (owner {w.owner}) "
         + (
             "names no catalog policy"
-            if w.policy_id not in load_catalog()
+            if w.policy_id not in catalog
             else f"expired on {w.expires}: renew it with a reason or fix the finding"
         )
-        for w in load_waivers()
-        if w.policy_id not in load_catalog() or w.days_left(today) < 0
+        for w in waivers
+        if w.policy_id not in catalog or w.days_left(today) < 0
     ]
     assert not problems, "\n".join(problems)

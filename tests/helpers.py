@@ -1,7 +1,14 @@
-"""Fixture expectations written in the fixtures themselves: `# expect: POLICY-ID` on a line."""
+"""Shared by the self-tests: fixture expectations (`# expect: POLICY-ID` on a line) and
+running the suite as a user does."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+VERIFY = ROOT / "tests" / "verify"
 
 _MARK = re.compile(r"#\s*expect:\s*([A-Z]+-\d{3})")
 
@@ -19,3 +26,17 @@ def expected_lines(directory: Path, policy_id: str) -> set[tuple[str, int]]:
 
 def finding_lines(findings) -> set[tuple[str, int]]:
     return {(f.location.path.name, f.location.line) for f in findings}
+
+
+def run_suite(
+    *args: str, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest as a user runs it from the project root (the plugin comes from its entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
