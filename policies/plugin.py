@@ -48,7 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
         reports.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
             config.option.xmlpath = str(reports / "junit.xml")
-    if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_Collector(config), "pingvas-collector")
 
 
