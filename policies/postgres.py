@@ -1,0 +1,115 @@
+"""A throwaway PostgreSQL cluster (Debian's server binaries) on a Unix socket, for the live tier."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policies.stack import StackError, StackUnavailable
+
+START_TIMEOUT_S = 30
+SERVER_OPTIONS = (
+    "-c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+)
+
+
+@dataclass
+class PgCluster:
+    datadir: Path
+    socket_dir: Path
+    bindir: Path
+    as_postgres: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def dsn(self, user: str = "postgres", dbname: str = "postgres") -> str:
+        return f"host={self.socket_dir} user={user} dbname={dbname} connect_timeout=5"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                *self.as_postgres,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def find_bindir() -> Path | None:
+    """The server's bin directory: `pg_config --bindir`, else the newest /usr/lib/postgresql/*."""
+    candidates = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    return next((c for c in candidates if (c / "initdb").exists()), None)
+
+
+def start_cluster(workdir: Path) -> PgCluster:
+    """initdb + start, trust auth on a private socket directory; as `postgres` when root."""
+    bindir = find_bindir()
+    if bindir is None:
+        raise StackUnavailable(
+            "PostgreSQL server not found (no initdb): apt-get install postgresql"
+        )
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        owner = pwd.getpwnam("postgres")
+        os.chown(workdir, owner.pw_uid, owner.pw_gid)
+    started = time.monotonic()
+    datadir, socket_dir = workdir / "data", workdir
+    _run(
+        [
+            *as_postgres,
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        "initdb",
+    )
+    _run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "-l",
+            str(workdir / "server.log"),
+            "-o",
+            f"{SERVER_OPTIONS} -c unix_socket_directories={socket_dir}",
+            "start",
+        ],
+        "pg_ctl start",
+    )
+    cluster = PgCluster(datadir, socket_dir, bindir, as_postgres)
+    cluster.timings["postgres initdb+start"] = time.monotonic() - started
+    return cluster
+
+
+def _run(cmd: list[str], step: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        cause = " ".join((done.stderr or done.stdout).split())[-400:]
+        raise StackError(f"{step} failed: {cause}")

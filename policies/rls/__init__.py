@@ -1,0 +1,1 @@
+"""RLS family: the database's row-level security model, static (SQL, Python) and live (catalog)."""

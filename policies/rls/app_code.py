@@ -1,0 +1,107 @@
+"""The application's database code (Python AST + pyflakes) -> the SQL it executes, undefined names.
+
+Files are found by content: any .py file importing a PostgreSQL driver or SQLAlchemy."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from pyflakes import api as pyflakes_api
+from pyflakes import messages as pyflakes_messages
+
+from policies.model import Location
+from policies.rls.model import ExecutedSql, RlsInventory, UndefinedName
+from policies.terraform import ParseError
+
+DRIVERS = ("psycopg", "psycopg2", "psycopg_pool", "sqlalchemy", "asyncpg")
+EXECUTORS = ("execute", "executemany", "exec_driver_sql", "text")
+
+
+def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError]) -> None:
+    for path in sorted(base.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text, filename=str(path))
+        except UnicodeDecodeError as exc:
+            errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
+            continue
+        except SyntaxError as exc:
+            errors.append(ParseError(path, exc.lineno, exc.msg))
+            continue
+        if not _imports_driver(tree):
+            continue
+        inventory.app_files.append(str(path))
+        inventory.undefined_names.extend(_undefined_names(path, text))
+        constants = {
+            target.id: node.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _callee(node) in EXECUTORS and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Name) and arg.id in constants:
+                    arg = constants[arg.id]  # SQL kept in a module-level constant
+                sql = _sql(arg, path)
+                if sql is not None:
+                    inventory.executed_sql.append(sql)
+
+
+def _imports_driver(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        if any(name.split(".")[0] in DRIVERS for name in names):
+            return True
+    return False
+
+
+def _callee(call: ast.Call) -> str | None:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def _sql(arg: ast.expr, path: Path) -> ExecutedSql | None:
+    """The SQL an argument carries; None when it is not SQL text (a variable, a text() call)."""
+    where = Location(path, arg.lineno)
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return ExecutedSql(arg.value, None, where)
+    if isinstance(arg, ast.JoinedStr):
+        parts = [v.value if isinstance(v, ast.Constant) else "{}" for v in arg.values]
+        built = "f-string" if any(isinstance(v, ast.FormattedValue) for v in arg.values) else None
+        return ExecutedSql("".join(str(p) for p in parts), built, where)
+    if isinstance(arg, ast.Call) and _callee(arg) == "format":
+        base = arg.func.value if isinstance(arg.func, ast.Attribute) else None
+        literal = base.value if isinstance(base, ast.Constant) else "{}"
+        return ExecutedSql(str(literal), "str.format", where)
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add):
+        how = "% formatting" if isinstance(arg.op, ast.Mod) else "concatenation"
+        literals = [n.value for n in ast.walk(arg) if isinstance(n, ast.Constant)]
+        return ExecutedSql("{}".join(str(v) for v in literals if isinstance(v, str)), how, where)
+    return None
+
+
+def _undefined_names(path: Path, text: str) -> list[UndefinedName]:
+    collected: list[UndefinedName] = []
+
+    class Reporter:
+        def flake(self, message: pyflakes_messages.Message) -> None:
+            if isinstance(message, pyflakes_messages.UndefinedName):
+                collected.append(
+                    UndefinedName(message.message_args[0], Location(path, message.lineno))
+                )
+
+        def unexpectedError(self, filename: str, msg: str) -> None:  # noqa: N802 - pyflakes API
+            return None
+
+        def syntaxError(self, *args: object) -> None:  # noqa: N802 - pyflakes API
+            return None
+
+    pyflakes_api.check(text, str(path), Reporter())
+    return collected
