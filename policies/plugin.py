@@ -32,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--aws-endpoint", default=None, help="AWS endpoint URL overriding the target's")
     group.addoption(
+        "--pg-dsn",
+        default=None,
+        help="PostgreSQL DSN of a role that may SET ROLE to the app and service roles "
+        "(default: a throwaway cluster with --infra's migrations applied)",
+    )
+    group.addoption(
         "--waivers",
         default=str(DEFAULT_WAIVERS),
         help="waivers file (default: policies/waivers.yaml of the suite)",
@@ -49,6 +55,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.option.xmlpath:
             config.option.xmlpath = str(reports / "junit.xml")
         config.pluginmanager.register(_Collector(config), "pingvas-collector")
+    _register_hypothesis_profiles()
+
+
+def _register_hypothesis_profiles() -> None:
+    """`default`: 200 generated scenarios per property; `long`: 2,000 (--hypothesis-profile)."""
+    from hypothesis import HealthCheck, settings
+
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    settings.register_profile("default", max_examples=200, **common)
+    settings.register_profile("long", max_examples=2000, **common)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -108,7 +124,7 @@ class _Collector:
         timings = self.config.stash.get(STACK_TIMINGS, {})
         if timings:
             shown = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
-            terminalreporter.write_line(f"pingvas local stack: {shown}")
+            terminalreporter.write_line(f"pingvas local services: {shown}")
         reports = self.config.getoption("--reports")
         terminalreporter.write_line(
             f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"
@@ -190,30 +206,34 @@ def aws_target(
     if target == "localstack" or endpoint:
         yield AwsTarget(endpoint or "http://localhost:4566", local_credentials=True)
         return
-    from policies.stack import StackError, StackUnavailable, apply_roots, start_moto
+    from policies.stack import apply_roots, start_moto
 
     if not terraform_project.roots:
         pytest.fail(
             f"no Terraform root (a directory with a provider block) under {infra_dir}",
             pytrace=False,
         )
-    try:
-        stack = start_moto(tmp_path_factory.mktemp("local-stack"))
-    except StackUnavailable as exc:
-        pytest.skip(str(exc))
-    except StackError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        apply_roots(stack, infra_dir, terraform_project.roots)
-    except StackUnavailable as exc:
-        stack.stop()
-        pytest.skip(str(exc))
-    except StackError as exc:
-        stack.stop()
-        pytest.fail(str(exc), pytrace=False)
-    pytestconfig.stash[STACK_TIMINGS] = stack.timings
+    stack = _bring_up(lambda: start_moto(tmp_path_factory.mktemp("local-stack")))
+    _bring_up(lambda: apply_roots(stack, infra_dir, terraform_project.roots), cleanup=stack.stop)
+    pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(stack.timings)
     yield AwsTarget(stack.endpoint, local_credentials=True)
     stack.stop()
+
+
+def _bring_up(start: Callable[[], Any], cleanup: Callable[[], None] | None = None) -> Any:
+    """Start a local service: a missing tool skips saying what to install, a failure fails in
+    one line (neither with a traceback)."""
+    from policies.stack import StackError, StackUnavailable
+
+    try:
+        return start()
+    except (StackUnavailable, StackError) as exc:
+        error = exc
+    if cleanup is not None:
+        cleanup()
+    if isinstance(error, StackUnavailable):
+        pytest.skip(str(error))
+    pytest.fail(str(error), pytrace=False)
 
 
 def live_read(target: AwsTarget, what: str, read: Callable[[], Any]) -> Any:
@@ -257,3 +277,84 @@ def waf_live(pytestconfig: pytest.Config, aws_target: AwsTarget) -> Any:
     from policies.waf.live import read_live
 
     return live_read(aws_target, "WAF live read", lambda: read_live(aws_target))
+
+
+@pytest.fixture(scope="session")
+def rls_static(infra_dir: Path) -> Any:
+    """Row-level security as declared: SQL migrations and the app's database code."""
+    from policies.rls.static import read_static
+
+    return read_static(infra_dir)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[str]:
+    """A database with the platform's schema: --pg-dsn, or a throwaway cluster with every
+    *.sql file under --infra applied in path order."""
+    given = pytestconfig.getoption("--pg-dsn")
+    if given:
+        yield given
+        return
+    from policies.postgres import start_cluster
+
+    cluster = _bring_up(start_cluster)
+    pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(cluster.timings)
+    try:
+        yield _migrated(cluster, infra_dir, "pingvas")
+    finally:
+        cluster.stop()
+
+
+def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> str:
+    import psycopg
+
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    with psycopg.connect(cluster.dsn(dbname=dbname), autocommit=True) as conn:
+        for path in sorted(infra_dir.rglob("*.sql")):
+            try:
+                conn.execute(path.read_text())
+            except psycopg.Error as exc:
+                pytest.fail(
+                    f"{path}: migration failed: {exc.sqlstate}: {' '.join(str(exc).split())[:300]}",
+                    pytrace=False,
+                )
+    return cluster.dsn(dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def pg_conn(pg_dsn: str) -> Iterator[Any]:
+    """One connection to the platform database; an unreachable DSN fails in one line."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(pg_dsn, connect_timeout=5)
+    except psycopg.Error as exc:
+        pytest.fail(
+            f"cannot connect to PostgreSQL ({_safe_dsn(pg_dsn)}): "
+            f"{' '.join(str(exc).split())[:300]}",
+            pytrace=False,
+        )
+    yield conn
+    conn.close()
+
+
+def _safe_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - an unparseable DSN is shown as a placeholder
+        return "<unparseable DSN>"
+    return " ".join(f"{k}={'***' if k == 'password' else v}" for k, v in parts.items())
+
+
+@pytest.fixture(scope="session")
+def rls_live(pg_conn: Any, pg_dsn: str) -> Any:
+    """Row-level security as deployed: the database's catalog."""
+    from policies.rls.live import read_live
+
+    inventory = read_live(pg_conn, _safe_dsn(pg_dsn))
+    pg_conn.rollback()
+    return inventory

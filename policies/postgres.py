@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,31 +21,26 @@ SERVER_OPTIONS = (
 
 @dataclass
 class PgCluster:
-    datadir: Path
-    socket_dir: Path
+    workdir: Path  # data directory, socket and log
     bindir: Path
     as_postgres: list[str]
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def datadir(self) -> Path:
+        return self.workdir / "data"
+
     def dsn(self, user: str = "postgres", dbname: str = "postgres") -> str:
-        return f"host={self.socket_dir} user={user} dbname={dbname} connect_timeout=5"
+        return f"host={self.workdir} user={user} dbname={dbname} connect_timeout=5"
+
+    def pg_ctl(self, *args: str) -> list[str]:
+        return [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args]
 
     def stop(self) -> None:
         subprocess.run(
-            [
-                *self.as_postgres,
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.datadir),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=30,
-            check=False,
+            self.pg_ctl("-m", "immediate", "stop"), capture_output=True, timeout=30, check=False
         )
-        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def find_bindir() -> Path | None:
@@ -57,53 +53,52 @@ def find_bindir() -> Path | None:
     return next((c for c in candidates if (c / "initdb").exists()), None)
 
 
-def start_cluster(workdir: Path) -> PgCluster:
-    """initdb + start, trust auth on a private socket directory; as `postgres` when root."""
+def start_cluster() -> PgCluster:
+    """initdb + start with trust auth on a private socket directory; as `postgres` when root
+    (initdb and pg_ctl refuse root), in a directory of its own under the system temp dir."""
     bindir = find_bindir()
     if bindir is None:
         raise StackUnavailable(
             "PostgreSQL server not found (no initdb): apt-get install postgresql"
         )
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        owner = pwd.getpwnam("postgres")
-        os.chown(workdir, owner.pw_uid, owner.pw_gid)
     started = time.monotonic()
-    datadir, socket_dir = workdir / "data", workdir
-    _run(
-        [
-            *as_postgres,
-            str(bindir / "initdb"),
-            "-D",
-            str(datadir),
-            "--auth=trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        "initdb",
-    )
-    _run(
-        [
-            *as_postgres,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(datadir),
-            "-w",
-            "-t",
-            str(START_TIMEOUT_S),
-            "-l",
-            str(workdir / "server.log"),
-            "-o",
-            f"{SERVER_OPTIONS} -c unix_socket_directories={socket_dir}",
-            "start",
-        ],
-        "pg_ctl start",
-    )
-    cluster = PgCluster(datadir, socket_dir, bindir, as_postgres)
+    cluster = PgCluster(Path(tempfile.mkdtemp(prefix="pingvas-pg-")), bindir, [])
+    if os.geteuid() == 0:
+        cluster.as_postgres = ["runuser", "-u", "postgres", "--"]
+        owner = pwd.getpwnam("postgres")
+        os.chown(cluster.workdir, owner.pw_uid, owner.pw_gid)
+    try:
+        _run(
+            [
+                *cluster.as_postgres,
+                str(bindir / "initdb"),
+                "-D",
+                str(cluster.datadir),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            "initdb",
+        )
+        _run(
+            cluster.pg_ctl(
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "-l",
+                str(cluster.workdir / "server.log"),
+                "-o",
+                f"{SERVER_OPTIONS} -c unix_socket_directories={cluster.workdir}",
+                "start",
+            ),
+            "pg_ctl start",
+        )
+    except StackError:
+        cluster.stop()
+        raise
     cluster.timings["postgres initdb+start"] = time.monotonic() - started
     return cluster
 

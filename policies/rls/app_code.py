@@ -45,7 +45,7 @@ def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError])
                 arg = node.args[0]
                 if isinstance(arg, ast.Name) and arg.id in constants:
                     arg = constants[arg.id]  # SQL kept in a module-level constant
-                sql = _sql(arg, path)
+                sql = _sql(arg, Location(path, node.lineno))
                 if sql is not None:
                     inventory.executed_sql.append(sql)
 
@@ -67,9 +67,8 @@ def _callee(call: ast.Call) -> str | None:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
-def _sql(arg: ast.expr, path: Path) -> ExecutedSql | None:
+def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
     """The SQL an argument carries; None when it is not SQL text (a variable, a text() call)."""
-    where = Location(path, arg.lineno)
     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
         return ExecutedSql(arg.value, None, where)
     if isinstance(arg, ast.JoinedStr):

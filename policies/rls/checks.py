@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Callable
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from policies.model import Finding, Location, Policy
 from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table, is_true
@@ -242,7 +242,9 @@ def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding
         if session_set.search(sql.sql) or session_config.search(sql.sql)
     ]
     if not any(local_set.search(sql.sql) for sql in inv.executed_sql):
-        where = Location(Path(inv.app_files[0])) if inv.app_files else Location(resource="app code")
+        where = (
+            Location(Path(inv.app_files[0]), 1) if inv.app_files else Location(resource="app code")
+        )
         findings.append(
             Finding(
                 policy.id,
@@ -314,7 +316,7 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
                     "role bypasses row-level security",
                     "NOSUPERUSER NOBYPASSRLS",
                     ", ".join(a for a in ("superuser", "bypassrls") if getattr(r, a)),
-                    Location(resource=name),
+                    r.location,
                 )
             )
     for table in protected(inv, policy.params):

@@ -39,7 +39,8 @@ def read_live(conn: Any, where: str) -> RlsInventory:
         """SELECT n.nspname, c.relname, p.polname, p.polpermissive,
                   ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END
                         FROM unnest(p.polroles) AS r),
-                  p.polcmd, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+                  p.polcmd, pg_get_expr(p.polqual, p.polrelid),
+                  pg_get_expr(p.polwithcheck, p.polrelid)
            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace"""
     ).fetchall():
@@ -75,7 +76,7 @@ def read_live(conn: Any, where: str) -> RlsInventory:
     for name, superuser, bypass, login in conn.execute(
         "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin FROM pg_roles"
     ).fetchall():
-        inv.roles[name] = Role(name, superuser, bypass, login)
+        inv.roles[name] = Role(name, _at(where, f"role {name}"), superuser, bypass, login)
     for key, grantee, privilege in conn.execute(
         f"""SELECT n.nspname || '.' || c.relname,
                    CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,

@@ -54,6 +54,7 @@ class Function:
 @dataclass
 class Role:
     name: str
+    location: Location
     superuser: bool = False
     bypassrls: bool = False
     login: bool = False
@@ -144,7 +145,8 @@ def setting_reads(
             and parent.lexpr is node
             and _const(parent.rexpr) == ""
         )
-        reads.append(SettingRead(str(name), missing_ok, fail_closed, RawStream()(node), location))
+        where = at(node.location) if at and node.location is not None else location
+        reads.append(SettingRead(str(name), missing_ok, fail_closed, RawStream()(node), where))
     return reads
 
 

@@ -116,12 +116,12 @@ class _Migration:
         self.inv.functions.append(Function(name, bool(definer), text, loc))
 
     def _CreateRoleStmt(self, stmt: ast.CreateRoleStmt, loc: Location) -> None:
-        role = self.inv.roles.setdefault(stmt.role, Role(stmt.role))
+        role = self.inv.roles.setdefault(stmt.role, Role(stmt.role, loc))
         _apply_role_options(role, stmt.options)
 
     def _AlterRoleStmt(self, stmt: ast.AlterRoleStmt, loc: Location) -> None:
         name = _role_name(stmt.role)
-        _apply_role_options(self.inv.roles.setdefault(name, Role(name)), stmt.options)
+        _apply_role_options(self.inv.roles.setdefault(name, Role(name, loc)), stmt.options)
 
     def _DoStmt(self, stmt: ast.DoStmt, loc: Location) -> None:
         """Idempotent role creation lives in DO blocks: read the CREATE ROLE statements inside."""
