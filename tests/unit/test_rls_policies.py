@@ -43,12 +43,20 @@ def test_guide_defects_are_reported():
     inventory = read_static(FIXTURES / "seed")
     found = {pid: CHECKS[pid](inventory, load_catalog()[pid]) for pid in RLS_STATIC}
     not_forced = {f.resource for f in found["RLS-002"]}
-    assert not_forced == {f"dev_pingvas.{t}" for t in ("users", "images", "boards",
-                                                         "credit_transactions")}
+    assert not_forced == {
+        f"dev_pingvas.{t}" for t in ("users", "images", "boards", "credit_transactions")
+    }
     assert len(found["RLS-005"]) == 11  # every policy reads the setting strictly
     assert {f.resource.split("/")[0] for f in found["RLS-006"]} == {
-        "dev_pingvas.images", "dev_pingvas.boards", "dev_pingvas.credit_transactions"}
+        "dev_pingvas.images",
+        "dev_pingvas.boards",
+        "dev_pingvas.credit_transactions",
+    }
     assert any("session" in f.message for f in found["RLS-009"])
     assert [f.message for f in found["RLS-010"]] == ["SQL built by f-string"]
     assert {f.message.split("'")[1] for f in found["RLS-011"]} == {
-        "g", "text", "settings", "SessionLocal"}
+        "g",
+        "text",
+        "settings",
+        "SessionLocal",
+    }
