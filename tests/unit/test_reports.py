@@ -46,7 +46,10 @@ def test_sarif_is_valid_and_names_policy_file_and_line(seed_run):
             r["locations"][0]["physicalLocation"]["region"]["startLine"],
         )
         for r in results
+        if "physicalLocation" in r["locations"][0]
     }
+    logical = [r for r in results if "logicalLocations" in r["locations"][0]]
+    assert [r["ruleId"] for r in logical] == ["RLS-012"]  # the guide declares no app role
     assert ("WAF-001", "main.tf", 88) in located
     assert ("WAF-009", "logging.tf", 4) in located
     rule_ids = {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
