@@ -211,8 +211,9 @@ def _operate(run: _Run, op: Op, users: list[uuid.UUID]) -> None:
             run.violations.append(
                 f"{who}: sees {'public' if r.public else 'private'} row {r.id} of {r.owner}"
             )
-        if op.kind == "read" and (missing := {r.id for r in own} - visible):
-            run.violations.append(f"{who}: own rows {sorted(map(str, missing))} invisible")
+        if missing := allowed - visible:
+            shown = sorted(map(str, missing))
+            run.violations.append(f"{who}: own or public rows {shown} invisible")
     elif op.kind in ("update_other", "delete_other") and others:
         target = others[op.target % len(others)]
         run.act_as(actor)

@@ -119,3 +119,27 @@ def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
     assert set(failures) == {"test_static[RLS-002]", "test_live[RLS-002]"}, failures
     for message in failures.values():
         assert "dev_pingvas.images" in message and "dev_pingvas.boards" not in message
+
+
+def test_a_leaky_select_policy_fails_the_isolation_run(tmp_path):
+    infra = tmp_path / "infra"
+    shutil.copytree(ROOT / "infra", infra)
+    migration = infra / "db" / "migrations" / "004_enable_rls.sql"
+    text = migration.read_text()
+    own_or_public = "        OR is_public\n    );\n\nCREATE POLICY images_insert_own"
+    assert own_or_public in text
+    migration.write_text(
+        text.replace(own_or_public, "        OR true\n    );\n\nCREATE POLICY images_insert_own")
+    )
+    done = run_suite(
+        str(VERIFY / "test_rls.py"),
+        "-k",
+        "isolation",
+        "--infra",
+        str(infra),
+        "--reports",
+        str(tmp_path / "r"),
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "RLS-020" in done.stdout and "sees private row" in done.stdout

@@ -45,24 +45,22 @@ def test_isolation(policy, pg_conn, gate):
         violations = run_scenario(pg_conn, RLS020.params, scenario, RLS020.params["app_role"])
         assert not violations, "; ".join(violations)
 
+    findings = []
     try:
         isolated()
     except AssertionError as exc:
-        first = str(exc).splitlines()[0]
-        gate(
-            policy,
-            [
-                Finding(
-                    policy,
-                    RLS020.params["app_role"],
-                    "isolation violated",
-                    "no foreign private row reached",
-                    first,
-                    Location(resource="database"),
-                )
-            ],
+        counterexample = str(exc).splitlines()[0]
+        findings.append(
+            Finding(
+                policy,
+                RLS020.params["app_role"],
+                "isolation violated",
+                "no foreign private row reached",
+                counterexample,
+                Location(resource="database"),
+            )
         )
-    gate(policy, [])
+    gate(policy, findings)
 
 
 @pytest.fixture
