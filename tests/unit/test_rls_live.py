@@ -135,6 +135,7 @@ def test_a_leaky_select_policy_fails_the_isolation_run(tmp_path):
         str(VERIFY / "test_rls.py"),
         "-k",
         "isolation",
+        "--hypothesis-seed=1",
         "--infra",
         str(infra),
         "--reports",
