@@ -40,3 +40,16 @@ def run_suite(
         text=True,
         timeout=timeout,
     )
+
+
+def infra_copy(tmp: Path, relative: str, old: str, new: str) -> Path:
+    """A copy of the project's infra/ with one text replaced in one file (which must contain it)."""
+    import shutil
+
+    infra = tmp / "infra"
+    shutil.copytree(ROOT / "infra", infra)
+    target = infra / relative
+    text = target.read_text()
+    assert old in text, f"{relative} does not contain {old!r}"
+    target.write_text(text.replace(old, new))
+    return infra

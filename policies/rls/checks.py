@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from policies.model import Finding, Location, Policy
+from policies.registry import check
 from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table, is_true
-
-Check = Callable[[RlsInventory, Policy], list[Finding]]
-CHECKS: dict[str, Check] = {}
-
-
-def check(policy_id: str) -> Callable[[Check], Check]:
-    def register(fn: Check) -> Check:
-        CHECKS[policy_id] = fn
-        return fn
-
-    return register
 
 
 def protected(inv: RlsInventory, params: dict) -> list[Table]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from policies.model import Finding, Location, Policy
+from policies.registry import check
 from policies.waf.model import (
     WafInventory,
     WafRule,
@@ -16,17 +17,7 @@ from policies.waf.model import (
     first,
 )
 
-Check = Callable[[WafInventory, Policy], list[Finding]]
-CHECKS: dict[str, Check] = {}
 BLOCKING_ACTIONS = ("block", "captcha", "challenge")
-
-
-def check(policy_id: str) -> Callable[[Check], Check]:
-    def register(fn: Check) -> Check:
-        CHECKS[policy_id] = fn
-        return fn
-
-    return register
 
 
 def _finding(

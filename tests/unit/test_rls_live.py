@@ -2,7 +2,6 @@
 demonstrated, and a missing FORCE caught by both tiers naming the table."""
 
 import ast
-import shutil
 import types
 import uuid
 import xml.etree.ElementTree as ET
@@ -15,10 +14,11 @@ from policies.catalog import load_catalog
 from policies.postgres import start_cluster
 from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, run_suite
+from tests.helpers import FIXTURES, ROOT, VERIFY, infra_copy, run_suite
 
 pytestmark = pytest.mark.live
 PARAMS = load_catalog()["RLS-020"].params
+MIGRATION = "db/migrations/004_enable_rls.sql"
 SEED_SESSION = FIXTURES / "seed" / "services" / "user-service" / "app" / "db" / "base.py"
 
 
@@ -95,13 +95,9 @@ def test_infra_session_helper_refuses_the_same_payload(pg_dsn, infra_dir):
 
 
 def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
-    infra = tmp_path / "infra"
-    shutil.copytree(ROOT / "infra", infra)
-    migration = infra / "db" / "migrations" / "004_enable_rls.sql"
-    text = migration.read_text()
-    line = "ALTER TABLE dev_pingvas.images FORCE ROW LEVEL SECURITY;\n"
-    assert line in text
-    migration.write_text(text.replace(line, ""))
+    infra = infra_copy(
+        tmp_path, MIGRATION, "ALTER TABLE dev_pingvas.images FORCE ROW LEVEL SECURITY;\n", ""
+    )
     done = run_suite(
         str(VERIFY / "test_rls.py"),
         "--infra",
@@ -122,14 +118,9 @@ def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
 
 
 def test_a_leaky_select_policy_fails_the_isolation_run(tmp_path):
-    infra = tmp_path / "infra"
-    shutil.copytree(ROOT / "infra", infra)
-    migration = infra / "db" / "migrations" / "004_enable_rls.sql"
-    text = migration.read_text()
     own_or_public = "        OR is_public\n    );\n\nCREATE POLICY images_insert_own"
-    assert own_or_public in text
-    migration.write_text(
-        text.replace(own_or_public, "        OR true\n    );\n\nCREATE POLICY images_insert_own")
+    infra = infra_copy(
+        tmp_path, MIGRATION, own_or_public, own_or_public.replace("is_public", "true")
     )
     done = run_suite(
         str(VERIFY / "test_rls.py"),

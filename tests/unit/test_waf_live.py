@@ -5,10 +5,12 @@ import copy
 import pytest
 
 from policies.catalog import load_catalog
-from policies.waf.checks import CHECKS
+from policies.registry import all_checks
 from policies.waf.drift import drift
 from policies.waf.live import read_live
 from tests.helpers import VERIFY, run_suite
+
+CHECKS = all_checks()
 
 pytestmark = pytest.mark.live
 

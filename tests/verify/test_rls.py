@@ -7,8 +7,10 @@ from hypothesis import given, settings
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding, Location
-from policies.rls.checks import CHECKS
+from policies.registry import all_checks
 from policies.rls.isolation import run_scenario, scenarios
+
+CHECKS = all_checks()
 
 RLS020 = load_catalog()["RLS-020"]
 

@@ -3,8 +3,10 @@
 import pytest
 
 from policies.catalog import load_catalog, policy_ids
-from policies.waf.checks import CHECKS
+from policies.registry import all_checks
 from policies.waf.drift import drift
+
+CHECKS = all_checks()
 
 
 def _require_acls(inventory, where):
