@@ -288,38 +288,46 @@ def rls_static(infra_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def pg_dsn(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[str]:
-    """A database with the platform's schema: --pg-dsn, or a throwaway cluster with every
-    *.sql file under --infra applied in path order."""
-    given = pytestconfig.getoption("--pg-dsn")
-    if given:
-        yield given
+def pg_cluster(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[Any]:
+    """The embedded PostgreSQL with every *.sql file under --infra applied in path order to a
+    database `pingvas`; None when --pg-dsn names an existing database."""
+    if pytestconfig.getoption("--pg-dsn"):
+        yield None
         return
     from policies.postgres import start_cluster
 
     cluster = _bring_up(start_cluster)
     pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(cluster.timings)
     try:
-        yield _migrated(cluster, infra_dir, "pingvas")
+        _migrated(cluster, infra_dir, "pingvas")
+        yield cluster
     finally:
         cluster.stop()
 
 
-def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> str:
+@pytest.fixture(scope="session")
+def pg_dsn(pytestconfig: pytest.Config, pg_cluster: Any) -> str:
+    """The platform database: --pg-dsn, or the embedded cluster's."""
+    return pytestconfig.getoption("--pg-dsn") or pg_cluster.dsn(dbname="pingvas")
+
+
+def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> None:
+    """Create the database and apply the migrations; a failing one fails in one line naming it."""
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    failure = None
     with psycopg.connect(cluster.dsn(dbname=dbname), autocommit=True) as conn:
         for path in sorted(infra_dir.rglob("*.sql")):
             try:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:
-                pytest.fail(
-                    f"{path}: migration failed: {exc.sqlstate}: {' '.join(str(exc).split())[:300]}",
-                    pytrace=False,
-                )
-    return cluster.dsn(dbname=dbname)
+                failure = f"{path}: migration failed: {exc.sqlstate}: {' '.join(str(exc).split())}"
+                break
+    if failure:
+        pytest.fail(failure[:400], pytrace=False)
 
 
 @pytest.fixture(scope="session")

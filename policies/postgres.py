@@ -11,12 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policies.stack import StackError, StackUnavailable
+from policies.stack import StackError, StackUnavailable, free_port
 
 START_TIMEOUT_S = 30
-SERVER_OPTIONS = (
-    "-c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-)
+SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 @dataclass
@@ -24,6 +22,7 @@ class PgCluster:
     workdir: Path  # data directory, socket and log
     bindir: Path
     as_postgres: list[str]
+    port: int = 0  # TCP on 127.0.0.1, password (scram-sha-256) authentication
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -31,7 +30,8 @@ class PgCluster:
         return self.workdir / "data"
 
     def dsn(self, user: str = "postgres", dbname: str = "postgres") -> str:
-        return f"host={self.workdir} user={user} dbname={dbname} connect_timeout=5"
+        """Over the Unix socket, where the cluster trusts local users."""
+        return f"host={self.workdir} port={self.port} user={user} dbname={dbname} connect_timeout=5"
 
     def pg_ctl(self, *args: str) -> list[str]:
         return [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args]
@@ -54,15 +54,15 @@ def find_bindir() -> Path | None:
 
 
 def start_cluster() -> PgCluster:
-    """initdb + start with trust auth on a private socket directory; as `postgres` when root
-    (initdb and pg_ctl refuse root), in a directory of its own under the system temp dir."""
+    """initdb + start: trusted Unix socket in a private directory, password-only TCP on
+    127.0.0.1 (for the rotation test); as `postgres` when root (initdb and pg_ctl refuse root)."""
     bindir = find_bindir()
     if bindir is None:
         raise StackUnavailable(
             "PostgreSQL server not found (no initdb): apt-get install postgresql"
         )
     started = time.monotonic()
-    cluster = PgCluster(Path(tempfile.mkdtemp(prefix="pingvas-pg-")), bindir, [])
+    cluster = PgCluster(Path(tempfile.mkdtemp(prefix="pingvas-pg-")), bindir, [], free_port())
     if os.geteuid() == 0:
         cluster.as_postgres = ["runuser", "-u", "postgres", "--"]
         owner = pwd.getpwnam("postgres")
@@ -74,7 +74,8 @@ def start_cluster() -> PgCluster:
                 str(bindir / "initdb"),
                 "-D",
                 str(cluster.datadir),
-                "--auth=trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
                 "-U",
                 "postgres",
                 "--no-sync",
@@ -91,7 +92,8 @@ def start_cluster() -> PgCluster:
                 "-l",
                 str(cluster.workdir / "server.log"),
                 "-o",
-                f"{SERVER_OPTIONS} -c unix_socket_directories={cluster.workdir}",
+                f"{SERVER_OPTIONS} -c unix_socket_directories={cluster.workdir}"
+                f" -c listen_addresses=127.0.0.1 -c port={cluster.port}",
                 "start",
             ),
             "pg_ctl start",

@@ -23,7 +23,7 @@ def check(policy_id: str) -> Callable[[Check], Check]:
     return register
 
 
-FAMILY_CHECKS = ("policies.waf.checks", "policies.rls.checks")
+FAMILY_CHECKS = ("policies.waf.checks", "policies.rls.checks", "policies.secrets.checks")
 
 
 def all_checks() -> dict[str, Check]:

@@ -70,9 +70,7 @@ def start_moto(workdir: Path) -> LocalStack:
         import moto.server  # noqa: F401
     except ImportError as exc:
         raise StackUnavailable("moto server not installed: pip install 'moto[server]'") from exc
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     log = (workdir / "moto.log").open("wb")
@@ -93,6 +91,13 @@ def start_moto(workdir: Path) -> LocalStack:
             time.sleep(0.1)
     stack.stop()
     raise StackError(f"moto server on {endpoint} did not answer within {MOTO_START_TIMEOUT_S} s")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def find_mirror() -> Path | None:

@@ -51,6 +51,27 @@ class TfResource:
         return f"{self.module}.{local}" if self.module else local
 
 
+@dataclass(frozen=True)
+class TfVariable:
+    """A `variable` block as written (not instantiated): for sensitivity and default checks."""
+
+    name: str
+    sensitive: bool
+    default: Any
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class TfAssignment:
+    """One `name = value` of a .tfvars file."""
+
+    name: str
+    value: Any
+    path: Path
+    line: int
+
+
 @dataclass
 class _ModuleDir:
     path: Path
@@ -70,6 +91,8 @@ class TfProject:
     resources: list[TfResource] = field(default_factory=list)
     roots: list[Path] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
+    variables: list[TfVariable] = field(default_factory=list)
+    tfvars: list[TfAssignment] = field(default_factory=list)
     _lines: dict[Path, list[str]] = field(default_factory=dict, repr=False)
 
     def of_type(self, type_: str) -> list[TfResource]:
@@ -106,12 +129,20 @@ def load_project(base: Path) -> TfProject:
         if parsed is None:
             continue
         mod = dirs.setdefault(path.parent, _ModuleDir(path.parent))
-        _collect(mod, parsed, path)
-    for mod in dirs.values():
-        for tfvars in sorted([*mod.path.glob("terraform.tfvars"), *mod.path.glob("*.auto.tfvars")]):
-            parsed = _parse(tfvars, project)
-            if parsed:
-                mod.tfvars.update({k: v for k, v in parsed.items() if k not in META_KEYS})
+        _collect(mod, parsed, path, project)
+    for tfvars in sorted(base.rglob("*.tfvars")):
+        parsed = _parse(tfvars, project)
+        if not parsed:
+            continue
+        whole = {"__start_line__": 1, "__end_line__": len(project._lines[tfvars])}
+        values = {k: v for k, v in parsed.items() if k not in META_KEYS}
+        project.tfvars += [
+            TfAssignment(k, v, tfvars, project.attr_line(tfvars, whole, k))
+            for k, v in values.items()
+        ]
+        applied = tfvars.name == "terraform.tfvars" or tfvars.name.endswith(".auto.tfvars")
+        if applied and tfvars.parent in dirs:
+            dirs[tfvars.parent].tfvars.update(values)
     called = {
         (mod.path / call["source"]).resolve()
         for mod in dirs.values()
@@ -142,11 +173,20 @@ def _parse(path: Path, project: TfProject) -> dict[str, Any] | None:
     return None
 
 
-def _collect(mod: _ModuleDir, parsed: dict[str, Any], path: Path) -> None:
+def _collect(mod: _ModuleDir, parsed: dict[str, Any], path: Path, project: TfProject) -> None:
     for block in parsed.get("variable", []):
         for name, body in block.items():
             if name not in META_KEYS:
                 mod.variables[name] = body.get("default", f"${{var.{name}}}")
+                project.variables.append(
+                    TfVariable(
+                        name,
+                        body.get("sensitive") is True,
+                        body.get("default"),
+                        path,
+                        body["__start_line__"],
+                    )
+                )
     for block in parsed.get("locals", []):
         mod.locals.update({k: v for k, v in block.items() if k not in META_KEYS})
     for block in parsed.get("resource", []):

@@ -1,5 +1,6 @@
-# dev environment: network -> application load balancer -> WAF.
-# The secrets and alarms modules are not composed here yet (see their main.tf).
+# dev environment: network -> application load balancer -> WAF, and the application
+# secrets (KMS key, Secrets Manager secrets, rotation functions).
+# The alarms module is not composed here yet (see its main.tf).
 
 terraform {
   required_version = ">= 1.5"
@@ -43,4 +44,10 @@ module "waf" {
 
   environment = var.environment
   alb_arn     = module.alb.arn
+}
+
+module "secrets" {
+  source = "../../modules/secrets"
+
+  environment = var.environment
 }

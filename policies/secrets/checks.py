@@ -1,0 +1,195 @@
+"""Secrets check bodies: pure functions over a SecretsInventory."""
+
+from __future__ import annotations
+
+from policies.model import Finding, Policy
+from policies.registry import check
+from policies.secrets.model import SecretsInventory, duration_seconds
+
+
+@check("SEC-001")
+def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    most = policy.params["max_rotation_days"]
+    findings = []
+    for s in inv.secrets:
+        if not s.deployed:
+            findings.append(
+                Finding(
+                    policy.id,
+                    s.name,
+                    "declared secret is not deployed",
+                    "the secret",
+                    "absent",
+                    s.location,
+                )
+            )
+        elif s.rotation_days is None:
+            findings.append(
+                Finding(
+                    policy.id,
+                    s.name,
+                    "secret is never rotated",
+                    f"rotation at most every {most} days",
+                    "no rotation",
+                    s.location,
+                )
+            )
+        elif s.rotation_days > most:
+            findings.append(
+                Finding(
+                    policy.id,
+                    s.name,
+                    "rotation interval too long",
+                    f"<= {most} days",
+                    f"{s.rotation_days} days",
+                    s.rotation_location or s.location,
+                )
+            )
+    return findings
+
+
+@check("SEC-002")
+def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            s.name,
+            "secret is not encrypted with a customer-managed KMS key",
+            "kms_key_id = a customer-managed aws_kms_key",
+            s.kms_key or "aws/secretsmanager (AWS-managed default)",
+            s.location,
+        )
+        for s in inv.secrets
+        if s.deployed and not s.customer_managed_key
+    ]
+
+
+@check("SEC-003")
+def recovery_window(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    low, high = policy.params["min_days"], policy.params["max_days"]
+    return [
+        Finding(
+            policy.id,
+            s.name,
+            "recovery window outside bounds",
+            f"{low}..{high} days",
+            f"{s.recovery_window_days} days",
+            s.location,
+        )
+        for s in inv.secrets
+        if s.recovery_window_days is not None and not low <= s.recovery_window_days <= high
+    ]
+
+
+@check("SEC-004")
+def no_plaintext(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            p.what,
+            p.problem,
+            "a sensitive variable, an AWS-generated value or an existing secret",
+            "value in clear" if "sensitive" not in p.problem else "sensitive = false",
+            p.location,
+        )
+        for p in inv.plaintext
+    ]
+
+
+@check("SEC-005")
+def not_in_state(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            leak.what,
+            leak.problem,
+            "ephemeral aws_secretsmanager_random_password into secret_string_wo",
+            "value in the Terraform state",
+            leak.location,
+        )
+        for leak in inv.state_leaks
+    ]
+
+
+@check("SEC-006")
+def external_secret_refs(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for es in inv.external:
+        for ref in es.refs:
+            matches = [s for s in inv.secrets if s.matches(ref.key)]
+            resource = f"ExternalSecret {es.name}"
+            if not matches:
+                findings.append(
+                    Finding(
+                        policy.id,
+                        resource,
+                        f"remoteRef.key {ref.key!r} names no declared secret",
+                        "the name of an aws_secretsmanager_secret",
+                        f"declared: {', '.join(s.name for s in inv.secrets) or 'none'}",
+                        ref.location,
+                    )
+                )
+                continue
+            secret = matches[0]
+            if ref.property is None or secret.json_keys is None and secret.value_location is None:
+                continue
+            if secret.json_keys is None or ref.property not in secret.json_keys:
+                where = secret.value_location or secret.location
+                keys = ", ".join(secret.json_keys or []) or "not a JSON object"
+                findings.append(
+                    Finding(
+                        policy.id,
+                        resource,
+                        f"property {ref.property!r} is not a key of {secret.name} (declared at "
+                        f"{where})",
+                        f"one of: {keys}",
+                        ref.property,
+                        ref.location,
+                    )
+                )
+    return findings
+
+
+@check("SEC-007")
+def refresh_before_rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for es in inv.external:
+        rotating = [
+            s
+            for ref in es.refs
+            for s in inv.secrets
+            if s.matches(ref.key) and s.rotation_days is not None
+        ]
+        if not rotating:
+            continue
+        shortest = min(s.rotation_days or 0 for s in rotating) * 86400
+        refresh = duration_seconds(es.refresh_interval)
+        if refresh is None or refresh == 0 or refresh >= shortest:
+            findings.append(
+                Finding(
+                    policy.id,
+                    f"ExternalSecret {es.name}",
+                    "the synced Secret can be older than the rotated value",
+                    f"refreshInterval shorter than {shortest // 86400:.0f} days",
+                    str(es.refresh_interval),
+                    es.refresh_location,
+                )
+            )
+    return findings
+
+
+@check("SEC-008")
+def current_eso_api(inv: SecretsInventory, policy: Policy) -> list[Finding]:
+    current = policy.params["api_version"]
+    return [
+        Finding(
+            policy.id,
+            f"{obj.kind} {obj.name}",
+            "deprecated External Secrets API version",
+            current,
+            obj.api_version,
+            obj.location,
+        )
+        for obj in inv.eso_objects
+        if obj.api_version != current
+    ]

@@ -1,0 +1,236 @@
+"""Terraform + YAML under --infra -> SecretsInventory."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from policies.model import Location
+from policies.secrets.model import (
+    EsoObject,
+    ExternalSecret,
+    Plaintext,
+    RemoteRef,
+    Secret,
+    SecretsInventory,
+    StateLeak,
+)
+from policies.terraform import TfProject, TfResource
+from policies.yamlfile import LineDict, YamlFile
+
+SECRETISH = re.compile(
+    r"(?i)(password|passwd|secret|token|api_?key|private_?key|client_?secret|credentials?)$"
+)
+_VALUE_ATTRIBUTES = ("secret_string_wo", "secret_string", "secret_binary")
+_LITERAL_SECRET_ATTRIBUTES = {"secret_string", "password", "master_password", "token", "api_key"}
+_STATE_RESOURCES = ("random_password", "random_string")
+_JSONENCODE = re.compile(r"^\$\{jsonencode\((\{.*\})\)\}$", re.S)
+
+
+def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInventory:
+    inv = SecretsInventory()
+    secrets = {
+        res.address: _secret(project, res) for res in project.of_type("aws_secretsmanager_secret")
+    }
+    for res in project.of_type("aws_secretsmanager_secret_version"):
+        target = project.referenced(res, res.body.get("secret_id"))
+        if target is not None and target.address in secrets:
+            _value(project, res, secrets[target.address])
+    for res in project.of_type("aws_secretsmanager_secret_rotation"):
+        target = project.referenced(res, res.body.get("secret_id"))
+        if target is not None and target.address in secrets:
+            rules = (res.body.get("rotation_rules") or [{}])[0]
+            secret = secrets[target.address]
+            secret.rotation_days = _days(rules)
+            secret.rotation_location = Location(res.path, res.line, res.address)
+    inv.secrets = list(secrets.values())
+    _terraform_plaintext(project, inv)
+    for file in yaml_files:
+        for document in file.documents:
+            _yaml_document(file, document, inv)
+    return inv
+
+
+def _secret(project: TfProject, res: TfResource) -> Secret:
+    kms = res.body.get("kms_key_id")
+    key = project.referenced(res, kms)
+    window = res.body.get("recovery_window_in_days")
+    return Secret(
+        name=str(res.body.get("name")),
+        location=Location(res.path, res.line, res.address),
+        kms_key=str(kms) if kms is not None else None,
+        customer_managed_key=(key is not None and key.type == "aws_kms_key")
+        or (
+            isinstance(kms, str) and re.match(r"arn:aws[\w-]*:kms:[^:]*:\d+:key/", kms) is not None
+        ),
+        recovery_window_days=int(window)
+        if isinstance(window, int | str) and str(window).isdigit()
+        else None,
+    )
+
+
+def _value(project: TfProject, res: TfResource, secret: Secret) -> None:
+    attribute = next((a for a in _VALUE_ATTRIBUTES if a in res.body), None)
+    secret.value_attribute = attribute
+    secret.value_location = Location(
+        res.path, project.attr_line(res.path, res.body, attribute or "secret_id"), res.address
+    )
+    value = res.body.get(attribute) if attribute else None
+    if isinstance(value, str) and (match := _JSONENCODE.match(value)):
+        secret.json_keys = _object_keys(match.group(1))
+
+
+def _object_keys(text: str) -> list[str] | None:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return re.findall(r'"([^"]+)"\s*:', text) or None
+    return list(parsed) if isinstance(parsed, dict) else None
+
+
+def _days(rules: dict[str, Any]) -> int | None:
+    days = rules.get("automatically_after_days")
+    if isinstance(days, int):
+        return days
+    schedule = str(rules.get("schedule_expression", ""))
+    if match := re.fullmatch(r"rate\((\d+) days?\)", schedule):
+        return int(match.group(1))
+    return None
+
+
+def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
+    for res in project.resources:
+        if res.type in _STATE_RESOURCES:
+            inv.state_leaks.append(
+                StateLeak(
+                    res.address,
+                    f"{res.type} keeps the generated value in the state (and needs the "
+                    "random provider)",
+                    Location(res.path, res.line, res.address),
+                )
+            )
+        if res.type == "aws_secretsmanager_secret_version":
+            for attribute in ("secret_string", "secret_binary"):
+                if res.body.get(attribute):
+                    inv.state_leaks.append(
+                        StateLeak(
+                            res.address,
+                            f"{attribute} is stored in the state",
+                            Location(
+                                res.path,
+                                project.attr_line(res.path, res.body, attribute),
+                                res.address,
+                            ),
+                        )
+                    )
+        for attribute, value in res.body.items():
+            if attribute in _LITERAL_SECRET_ATTRIBUTES and _literal(value):
+                inv.plaintext.append(
+                    Plaintext(
+                        f"{res.address}.{attribute}",
+                        "secret written as a literal",
+                        Location(res.path, project.attr_line(res.path, res.body, attribute)),
+                    )
+                )
+    for variable in project.variables:
+        if not SECRETISH.search(variable.name):
+            continue
+        where = Location(variable.path, variable.line)
+        if not variable.sensitive:
+            inv.plaintext.append(Plaintext(f"var.{variable.name}", "not marked sensitive", where))
+        if _literal(variable.default):
+            inv.plaintext.append(Plaintext(f"var.{variable.name}", "literal default value", where))
+    for assignment in project.tfvars:
+        if SECRETISH.search(assignment.name) and _literal(assignment.value):
+            inv.plaintext.append(
+                Plaintext(
+                    assignment.name,
+                    "secret written in a tfvars file",
+                    Location(assignment.path, assignment.line),
+                )
+            )
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and "${" not in value
+
+
+def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
+    if not isinstance(doc, LineDict):
+        return
+    kind, api = doc.get("kind"), str(doc.get("apiVersion", ""))
+    if api.startswith("external-secrets.io/"):
+        name = str((doc.get("metadata") or {}).get("name"))
+        inv.eso_objects.append(EsoObject(str(kind), name, api, Location(file.path, doc.line)))
+    if kind == "ExternalSecret" and api.startswith("external-secrets.io/"):
+        inv.external.append(_external_secret(file, doc))
+    elif kind == "Secret" and api == "v1":
+        for field in ("data", "stringData"):
+            if doc.get(field):
+                inv.plaintext.append(
+                    Plaintext(
+                        f"Secret {doc.get('metadata', {}).get('name')}",
+                        f"values in {field}",
+                        Location(file.path, doc.line_of(field)),
+                    )
+                )
+    elif "apiVersion" not in doc and "jobs" not in doc:
+        _values_plaintext(file, doc, inv, "")
+
+
+def _values_plaintext(file: YamlFile, node: Any, inv: SecretsInventory, path: str) -> None:
+    """Helm values: a secret-looking key with a literal value."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _values_plaintext(file, item, inv, f"{path}[{i}]")
+    if not isinstance(node, LineDict):
+        return
+    for key, value in node.items():
+        name = f"{path}.{key}" if path else str(key)
+        if (
+            isinstance(key, str)
+            and SECRETISH.search(key)
+            and not key.lower().startswith("existing")
+            and _literal(value)
+            and not str(value).startswith("{{")
+        ):
+            inv.plaintext.append(
+                Plaintext(
+                    name, "secret written in Helm values", Location(file.path, node.line_of(key))
+                )
+            )
+        _values_plaintext(file, value, inv, name)
+
+
+def _external_secret(file: YamlFile, doc: LineDict) -> ExternalSecret:
+    spec = doc.get("spec") or LineDict()
+    if not isinstance(spec, LineDict):
+        spec = LineDict()
+        spec.line, spec.key_lines = doc.line, {}
+    es = ExternalSecret(
+        name=str((doc.get("metadata") or {}).get("name")),
+        api_version=str(doc.get("apiVersion")),
+        kind=str(doc.get("kind")),
+        refresh_interval=str(spec["refreshInterval"]) if "refreshInterval" in spec else None,
+        location=Location(file.path, doc.line),
+        refresh_location=Location(file.path, spec.line_of("refreshInterval")),
+    )
+    for entry in spec.get("data") or []:
+        ref = entry.get("remoteRef") if isinstance(entry, dict) else None
+        if isinstance(ref, LineDict):
+            line = ref.line_of("property") if "property" in ref else ref.line_of("key")
+            es.refs.append(
+                RemoteRef(str(ref.get("key")), ref.get("property"), Location(file.path, line))
+            )
+    for entry in spec.get("dataFrom") or []:
+        extract = entry.get("extract") if isinstance(entry, dict) else None
+        if isinstance(extract, LineDict):
+            es.refs.append(
+                RemoteRef(
+                    str(extract.get("key")),
+                    extract.get("property"),
+                    Location(file.path, extract.line_of("key")),
+                )
+            )
+    return es

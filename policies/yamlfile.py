@@ -1,0 +1,67 @@
+"""YAML documents with line numbers (PyYAML): mappings know the line of each key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.terraform import ParseError
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that remembers where it starts and where each of its keys is."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict(loader.construct_mapping(node, deep=True))
+    result.line = node.start_mark.line + 1
+    result.key_lines = {
+        loader.construct_object(key, deep=True): key.start_mark.line + 1 for key, _ in node.value
+    }
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+@dataclass
+class YamlFile:
+    path: Path
+    documents: list[Any] = field(default_factory=list)
+
+    def manifests(self) -> list[LineDict]:
+        """The Kubernetes objects in the file (documents with apiVersion and kind)."""
+        return [
+            d for d in self.documents if isinstance(d, dict) and {"apiVersion", "kind"} <= set(d)
+        ]
+
+
+def load_yaml_files(base: Path, errors: list[ParseError]) -> list[YamlFile]:
+    """Every .yaml/.yml file under base; an unparseable one becomes a ParseError."""
+    files = []
+    for path in sorted([*base.rglob("*.yaml"), *base.rglob("*.yml")]):
+        try:
+            documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))
+        except UnicodeDecodeError as exc:
+            errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
+            continue
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            errors.append(ParseError(path, mark.line + 1 if mark else None, str(problem)))
+            continue
+        files.append(YamlFile(path, [d for d in documents if d is not None]))
+    return files
