@@ -366,3 +366,29 @@ def rls_live(pg_conn: Any, pg_dsn: str) -> Any:
     inventory = read_live(pg_conn, _safe_dsn(pg_dsn))
     pg_conn.rollback()
     return inventory
+
+
+@pytest.fixture(scope="session")
+def yaml_files(infra_dir: Path) -> Any:
+    """Every YAML file under --infra, parsed once (with line numbers); parse errors kept."""
+    from policies.yamlfile import load_yaml_files
+
+    errors: list[Any] = []
+    files = load_yaml_files(infra_dir, errors)
+    return files, errors
+
+
+@pytest.fixture(scope="session")
+def secrets_static(terraform_project: Any, yaml_files: Any) -> Any:
+    """Secrets as declared: Terraform secrets, rotations, keys; ExternalSecrets; clear values."""
+    from policies.secrets.static import read_static
+
+    return read_static(terraform_project, yaml_files[0])
+
+
+@pytest.fixture(scope="session")
+def secrets_live(aws_target: AwsTarget, secrets_static: Any) -> Any:
+    """The deployed secrets matching the declared ones (metadata only, never values)."""
+    from policies.secrets.live import read_live
+
+    return live_read(aws_target, "Secrets live read", lambda: read_live(aws_target, secrets_static))

@@ -9,7 +9,7 @@ from policies.model import Finding, Location
 
 
 @pytest.mark.static
-def test_sources_parse(terraform_project, rls_static, gate):
+def test_sources_parse(terraform_project, rls_static, yaml_files, gate):
     gate(
         "SRC-001",
         [
@@ -21,7 +21,7 @@ def test_sources_parse(terraform_project, rls_static, gate):
                 e.message,
                 Location(e.path, e.line),
             )
-            for e in [*terraform_project.errors, *rls_static.errors]
+            for e in [*terraform_project.errors, *rls_static.errors, *yaml_files[1]]
         ],
     )
 
