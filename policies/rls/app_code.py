@@ -50,19 +50,6 @@ def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError])
                     inventory.executed_sql.append(sql)
 
 
-def find_session_helper(base: Path) -> Path | None:
-    """The module defining the app's `user_session` helper (found by its AST)."""
-    for path in sorted(base.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-        if {"user_session", "make_pool"} <= names:
-            return path
-    return None
-
-
 def _imports_driver(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         names = []

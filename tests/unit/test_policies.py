@@ -103,3 +103,16 @@ def test_guide_rls_defects_are_reported():
         "settings",
         "SessionLocal",
     }
+
+
+def test_guide_secrets_defects_are_reported():
+    found = _seed("secrets")
+    names = {"db-credentials", "jwt-secret", "lemon-squeezy"}
+    assert {f.resource.rsplit("/", 1)[-1] for f in found["SEC-001"]} == names  # no rotation
+    assert {f.resource.rsplit("/", 1)[-1] for f in found["SEC-002"]} == names  # no CMK
+    assert any("random_password" in f.message for f in found["SEC-005"])
+    [missing_url] = found["SEC-006"]
+    assert "property 'url' is not a key" in missing_url.message
+    assert str(missing_url.location).endswith("db-credentials.yaml:20")
+    assert "modules/secrets/main.tf:13" in missing_url.message  # where the JSON keys are
+    assert any(f.resource == "grafana.adminPassword" for f in found["SEC-004"])

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding, Location
+from policies.pycode import find_module, import_file
 from policies.registry import all_checks
 from policies.rls.isolation import run_scenario, scenarios
 
@@ -68,19 +69,12 @@ def test_isolation(policy, pg_conn, gate):
 @pytest.fixture
 def session_helper(infra_dir):
     """The app's own session module (user_session, anonymous_session, make_pool), imported."""
-    import importlib.util
-
-    from policies.rls.app_code import find_session_helper
-
-    path = find_session_helper(infra_dir)
+    path = find_module(infra_dir, {"make_pool", "user_session"})
     if path is None:
         pytest.fail(
             f"no session helper (make_pool + user_session) under {infra_dir}", pytrace=False
         )
-    spec = importlib.util.spec_from_file_location("pingvas_app_session", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path)
 
 
 def _images_table():

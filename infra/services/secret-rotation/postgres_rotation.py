@@ -155,15 +155,19 @@ def login(secret: dict[str, Any]) -> psycopg.Connection[Any] | None:
             connect_timeout=CONNECT_TIMEOUT_S,
         )
     except psycopg.OperationalError as exc:
-        logger.info(
-            "login as %s on %s:%s failed: %s (SQLSTATE %s)",
-            username,
-            host,
-            port,
-            type(exc).__name__,
-            exc.sqlstate,
-        )
+        logger.info("login as %s on %s:%s failed: %s", username, host, port, _failure(exc, secret))
         return None
+
+
+def _failure(exc: psycopg.OperationalError, secret: dict[str, Any]) -> str:
+    """Why a login failed, without the password.
+
+    The server's FATAL text (e.g. password authentication failed for user ...) is kept;
+    anything else is reduced to the exception class. The password is masked regardless.
+    """
+    text = str(exc)
+    reason = text.rsplit("FATAL:", 1)[1].strip() if "FATAL:" in text else type(exc).__name__
+    return reason.replace(str(secret["password"]), "****")
 
 
 def parse_secret(text: str) -> dict[str, Any]:

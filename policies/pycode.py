@@ -1,0 +1,37 @@
+"""Finding and importing the platform's own Python modules (by content, not by path)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+
+def find_module(base: Path, functions: set[str], mentions: tuple[str, ...] = ()) -> Path | None:
+    """The first .py file under base defining all `functions` at top level and containing every
+    string of `mentions` in its source."""
+    for path in sorted(base.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if functions <= defined and all(m in text for m in mentions):
+            return path
+    return None
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import a module from its file, its directory first on sys.path (for sibling imports)."""
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(f"pingvas_platform_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(path.parent))
