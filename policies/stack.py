@@ -85,10 +85,15 @@ def start_moto(workdir: Path) -> LocalStack:
             break
         try:
             requests.get(f"{endpoint}/moto-api/", timeout=1)
-            stack.timings["moto start"] = time.monotonic() - started
-            return stack
         except requests.RequestException:
             time.sleep(0.1)
+            continue
+        # moto cannot run Lambda code without Docker: keep functions as records only.
+        requests.post(
+            f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+        )
+        stack.timings["moto start"] = time.monotonic() - started
+        return stack
     stack.stop()
     raise StackError(f"moto server on {endpoint} did not answer within {MOTO_START_TIMEOUT_S} s")
 
@@ -123,20 +128,17 @@ class Workspace:
 
 
 def workspace(infra: Path, workdir: Path) -> Workspace:
-    """Copy infra's .tf/.tfvars/.hcl into workdir with a CLI config using the provider mirror."""
+    """Copy infra (files Terraform reads: modules, tfvars, Lambda packages; no state, no
+    .terraform) into workdir, with a CLI config using the provider mirror."""
     terraform = shutil.which("terraform")
     if terraform is None:
-        raise StackUnavailable("terraform not on PATH: install Terraform >= 1.5 for the live tier")
+        raise StackUnavailable("terraform not on PATH: install Terraform >= 1.11 for the live tier")
     copy = workdir / "infra"
-    for path in infra.rglob("*"):
-        if (
-            path.is_file()
-            and ".terraform" not in path.parts
-            and path.suffix in (".tf", ".tfvars", ".hcl")
-        ):
-            target = copy / path.relative_to(infra)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+    shutil.copytree(
+        infra,
+        copy,
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__"),
+    )
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(workdir))
     return Workspace(terraform, copy, env)

@@ -53,3 +53,14 @@ def infra_copy(tmp: Path, relative: str, old: str, new: str) -> Path:
     assert old in text, f"{relative} does not contain {old!r}"
     target.write_text(text.replace(old, new))
     return infra
+
+
+def junit_failures(path: Path) -> dict[str, str]:
+    """Failed or errored test cases of a JUnit report: name -> message and full text."""
+    import xml.etree.ElementTree as ET
+
+    return {
+        case.get("name", ""): f"{f.get('message', '')}\n{f.text or ''}"
+        for case in ET.parse(path).getroot().iter("testcase")
+        for f in [*case.iter("failure"), *case.iter("error")]
+    }

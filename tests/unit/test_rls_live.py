@@ -4,7 +4,6 @@ demonstrated, and a missing FORCE caught by both tiers naming the table."""
 import ast
 import types
 import uuid
-import xml.etree.ElementTree as ET
 
 import psycopg
 import pytest
@@ -15,7 +14,7 @@ from policies.postgres import start_cluster
 from policies.pycode import find_module, import_file
 from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, infra_copy, run_suite
+from tests.helpers import FIXTURES, ROOT, VERIFY, infra_copy, junit_failures, run_suite
 
 pytestmark = pytest.mark.live
 PARAMS = load_catalog()["RLS-020"].params
@@ -102,11 +101,7 @@ def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
         timeout=600,
     )
     assert done.returncode == 1, done.stdout[-3000:]
-    failures = {
-        case.get("name"): f.get("message", "")
-        for case in ET.parse(tmp_path / "r" / "junit.xml").getroot().iter("testcase")
-        for f in case.iter("failure")
-    }
+    failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert set(failures) == {"test_static[RLS-002]", "test_live[RLS-002]"}, failures
     for message in failures.values():
         assert "dev_pingvas.images" in message and "dev_pingvas.boards" not in message
