@@ -59,5 +59,17 @@ def test_live_tier_skips_in_one_line_without_terraform(tmp_path):
         env={**os.environ, "PATH": env_path},
     )
     assert done.returncode == 0, done.stdout
-    assert "terraform not on PATH: install Terraform >= 1.5 for the live tier" in done.stdout
+    assert "terraform not on PATH: install Terraform >= 1.11 for the live tier" in done.stdout
     assert "12 skipped" in done.stdout
+
+
+def test_rotation_package_holds_the_current_handlers():
+    """The Lambda package Terraform uploads is built from infra/services/secret-rotation
+    (rebuild with `python infra/services/secret-rotation/build.py`)."""
+    import zipfile
+
+    sources = INFRA / "services" / "secret-rotation"
+    with zipfile.ZipFile(INFRA / "terraform" / "modules" / "secrets" / "secret-rotation.zip") as z:
+        packaged = {name: z.read(name) for name in z.namelist()}
+    expected = {p.name: p.read_bytes() for p in sources.glob("*.py") if p.name != "build.py"}
+    assert packaged == expected
