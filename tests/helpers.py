@@ -64,3 +64,20 @@ def junit_failures(path: Path) -> dict[str, str]:
         for case in ET.parse(path).getroot().iter("testcase")
         for f in [*case.iter("failure"), *case.iter("error")]
     }
+
+
+def replace_current_secret(sm, arn: str, value: str) -> str:
+    """Make `value` the AWSCURRENT version of a secret the way rotation does it: a new version,
+    then the AWSCURRENT label moved onto it (moto leaves two AWSCURRENT labels when a plain
+    put_secret_value follows a rotation). Returns the new version id."""
+    import uuid
+
+    old = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["VersionId"]
+    new = str(uuid.uuid4())
+    sm.put_secret_value(
+        SecretId=arn, ClientRequestToken=new, SecretString=value, VersionStages=["PINGVAS_SELFTEST"]
+    )
+    sm.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old
+    )
+    return new

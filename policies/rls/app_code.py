@@ -16,6 +16,7 @@ from policies.terraform import ParseError
 
 DRIVERS = ("psycopg", "psycopg2", "psycopg_pool", "sqlalchemy", "asyncpg")
 EXECUTORS = ("execute", "executemany", "exec_driver_sql", "text")
+SAFE_COMPOSERS = ("SQL", "Composed")  # psycopg.sql: .format() quotes what it composes
 
 
 def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError]) -> None:
@@ -77,6 +78,8 @@ def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
         return ExecutedSql("".join(str(p) for p in parts), built, where)
     if isinstance(arg, ast.Call) and _callee(arg) == "format":
         base = arg.func.value if isinstance(arg.func, ast.Attribute) else None
+        if isinstance(base, ast.Call) and _callee(base) in SAFE_COMPOSERS:
+            return None  # psycopg.sql.SQL(...).format(Identifier(...), Literal(...)) quotes
         literal = base.value if isinstance(base, ast.Constant) else "{}"
         return ExecutedSql(str(literal), "str.format", where)
     if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add):

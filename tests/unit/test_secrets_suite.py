@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.helpers import VERIFY, infra_copy, junit_failures, run_suite
+from tests.helpers import VERIFY, infra_copy, junit_failures, replace_current_secret, run_suite
 
 SECRETS_MODULE = "terraform/modules/secrets/main.tf"
 
@@ -51,7 +51,7 @@ def test_no_secret_value_reaches_any_output(tmp_path, aws_target, secrets_static
     arn = next(d["ARN"] for d in sm.list_secrets()["SecretList"] if db.matches(d["Name"]))
     value = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
     canary_secret = "canary-secret-52d8f3e1"
-    sm.put_secret_value(SecretId=arn, SecretString=json.dumps({**value, "password": canary_secret}))
+    replace_current_secret(sm, arn, json.dumps({**value, "password": canary_secret}))
     reports = tmp_path / "reports"
     done = run_suite(
         str(VERIFY),

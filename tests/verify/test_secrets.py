@@ -13,6 +13,7 @@ from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding
 from policies.pycode import find_module, import_file
 from policies.registry import all_checks
+from tests.helpers import replace_current_secret
 
 CHECKS = all_checks()
 
@@ -88,7 +89,7 @@ def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, infra_dir,
             )
         )
     value.update(host="127.0.0.1", port=pg_cluster.port, dbname="pingvas")
-    sm.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+    replace_current_secret(sm, arn, json.dumps(value))
     monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", aws_target.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", aws_target.region)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
