@@ -392,3 +392,19 @@ def secrets_live(aws_target: AwsTarget, secrets_static: Any) -> Any:
     from policies.secrets.live import read_live
 
     return live_read(aws_target, "Secrets live read", lambda: read_live(aws_target, secrets_static))
+
+
+@pytest.fixture(scope="session")
+def alarms_static(terraform_project: Any) -> Any:
+    """CloudWatch alarms, their topic and add-ons as declared in --infra's Terraform."""
+    from policies.alarms.static import read_static
+
+    return read_static(terraform_project)
+
+
+@pytest.fixture(scope="session")
+def alarms_live(aws_target: AwsTarget) -> Any:
+    """The deployed CloudWatch alarms and SNS topics."""
+    from policies.alarms.live import read_live
+
+    return live_read(aws_target, "Alarms live read", lambda: read_live(aws_target))

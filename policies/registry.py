@@ -23,7 +23,12 @@ def check(policy_id: str) -> Callable[[Check], Check]:
     return register
 
 
-FAMILY_CHECKS = ("policies.waf.checks", "policies.rls.checks", "policies.secrets.checks")
+FAMILY_CHECKS = (
+    "policies.waf.checks",
+    "policies.rls.checks",
+    "policies.secrets.checks",
+    "policies.alarms.checks",
+)
 
 
 def all_checks() -> dict[str, Check]:

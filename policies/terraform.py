@@ -40,10 +40,11 @@ class TfResource:
 
     type: str
     name: str
-    module: str
+    module: str  # module address prefix ("" in a root, "module.waf" below it)
     body: dict[str, Any]
     path: Path
     line: int
+    instance: str  # the module instance: top-level directory, then module.<name> per call
 
     @property
     def address(self) -> str:
@@ -93,6 +94,7 @@ class TfProject:
     errors: list[ParseError] = field(default_factory=list)
     variables: list[TfVariable] = field(default_factory=list)
     tfvars: list[TfAssignment] = field(default_factory=list)
+    module_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance -> resolved
     _lines: dict[Path, list[str]] = field(default_factory=dict, repr=False)
 
     def of_type(self, type_: str) -> list[TfResource]:
@@ -104,7 +106,7 @@ class TfProject:
             return None
         target = m.group(1)
         for res in self.resources:
-            if res.module == by.module and f"{res.type}.{res.name}" == target:
+            if res.instance == by.instance and f"{res.type}.{res.name}" == target:
                 return res
         return None
 
@@ -155,7 +157,7 @@ def load_project(base: Path) -> TfProject:
         if mod.has_provider:
             project.roots.append(mod.path)
         values = {**mod.variables, **mod.tfvars}
-        _instantiate(mod, values, "", dirs, project, depth=0)
+        _instantiate(mod, values, "", str(mod.path.relative_to(base)), dirs, project, depth=0)
     return project
 
 
@@ -203,16 +205,20 @@ def _instantiate(
     mod: _ModuleDir,
     variables: dict[str, Any],
     prefix: str,
+    instance: str,
     dirs: dict[Path, _ModuleDir],
     project: TfProject,
     depth: int,
 ) -> None:
     scope: dict[str, dict[str, Any]] = {"var": variables, "local": {}}
+    project.module_vars[instance] = variables
     for _ in range(len(mod.locals) + 1):  # locals may reference locals declared later
         scope["local"] = {k: resolve(v, scope) for k, v in mod.locals.items()}
     for type_, name, body, path in mod.resources:
         project.resources.append(
-            TfResource(type_, name, prefix, resolve(body, scope), path, body["__start_line__"])
+            TfResource(
+                type_, name, prefix, resolve(body, scope), path, body["__start_line__"], instance
+            )
         )
     if depth >= MAX_MODULE_DEPTH:
         return
@@ -230,7 +236,15 @@ def _instantiate(
             if k not in MODULE_META_ARGS and k not in META_KEYS
         }
         child_prefix = f"{prefix}.module.{call_name}" if prefix else f"module.{call_name}"
-        _instantiate(child, {**child.variables, **args}, child_prefix, dirs, project, depth + 1)
+        _instantiate(
+            child,
+            {**child.variables, **args},
+            child_prefix,
+            f"{instance}/module.{call_name}",
+            dirs,
+            project,
+            depth + 1,
+        )
 
 
 def _is_local_source(source: Any) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from policies.alarms.static import read_static as read_alarms
 from policies.catalog import load_catalog, policy_ids
 from policies.registry import all_checks
 from policies.rls.static import read_static as read_rls
@@ -19,6 +20,7 @@ READERS = {
     "waf": lambda directory: read_waf(load_project(directory)),
     "rls": read_rls,
     "secrets": lambda directory: read_secrets(load_project(directory), _yaml(directory)),
+    "alarms": lambda directory: read_alarms(load_project(directory)),
 }
 
 
@@ -45,7 +47,14 @@ def findings(family: str, directory: Path, policy_id: str):
 
 
 def test_every_catalog_policy_has_a_body():
-    special = {"WAF-011": "drift", "RLS-020": "isolation", "SEC-010": "rotation"}  # tests/verify
+    special = {  # bodies in tests/verify
+        "WAF-011": "drift",
+        "RLS-020": "isolation",
+        "SEC-010": "rotation",
+        "ALM-010": "drift",
+        "ALM-011": "delivery",
+        "ALM-012": "forced alarm",
+    }
     missing = [pid for pid in load_catalog() if pid not in CHECKS and pid not in special]
     assert missing == ["SRC-001"], missing  # SRC-001 is the readers' parse errors
 
@@ -116,3 +125,12 @@ def test_guide_secrets_defects_are_reported():
     assert str(missing_url.location).endswith("db-credentials.yaml:20")
     assert "modules/secrets/main.tf:13" in missing_url.message  # where the JSON keys are
     assert any(f.resource == "grafana.adminPassword" for f in found["SEC-004"])
+
+
+def test_guide_alarm_defects_are_reported():
+    found = _seed("alarms")
+    assert len(found["ALM-006"]) == 4  # no treat_missing_data anywhere
+    assert len([f for f in found["ALM-003"] if "ok_actions" in f.message]) == 4
+    assert [f.actual for f in found["ALM-007"]] == ["80.0 connections"]  # absolute
+    assert [f.resource for f in found["ALM-008"]] == ["${var.environment}-eks-cpu-high"]
+    assert [f.actual for f in found["ALM-005"]] == ["unencrypted"]

@@ -1,6 +1,7 @@
-# dev environment: network -> application load balancer -> WAF, and the application
-# secrets (KMS key, Secrets Manager secrets, rotation functions).
-# The alarms module is not composed here yet (see its main.tf).
+# dev environment: network -> application load balancer -> WAF, the application
+# secrets (KMS key, Secrets Manager secrets, rotation functions), and the CloudWatch
+# alarms with their encrypted SNS topic.
+# The EKS add-ons (modules/eks_addons) are applied by the EKS root with the cluster.
 
 terraform {
   required_version = ">= 1.5"
@@ -50,4 +51,16 @@ module "secrets" {
   source = "../../modules/secrets"
 
   environment = var.environment
+}
+
+module "alarms" {
+  source = "../../modules/alarms"
+
+  environment    = var.environment
+  region         = var.region
+  alarm_email    = var.alarm_email
+  db_cluster_id  = var.db_cluster_id
+  cluster_name   = var.eks_cluster_name
+  alb_arn_suffix = module.alb.arn_suffix
+  web_acl_name   = module.waf.web_acl_name
 }

@@ -37,3 +37,8 @@ output "secrets_kms_key_arn" {
   description = "ARN of the KMS key encrypting the application secrets."
   value       = module.secrets.kms_key_arn
 }
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the CloudWatch alarms notify."
+  value       = module.alarms.topic_arn
+}

@@ -1,0 +1,1 @@
+"""Alarms family: CloudWatch alarms, their SNS topic, and what feeds their metrics."""

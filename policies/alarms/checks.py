@@ -1,0 +1,273 @@
+"""Alarms check bodies: pure functions over an AlarmsInventory."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from policies.alarms.model import Alarm, AlarmsInventory
+from policies.model import Finding, Location, Policy
+from policies.registry import check
+
+
+def _matches(alarm: Alarm, spec: dict[str, Any]) -> bool:
+    return any(m.namespace == spec["namespace"] and m.name == spec["metric"] for m in alarm.metrics)
+
+
+def _required(inv: AlarmsInventory, policy: Policy) -> list[tuple[dict[str, Any], list[Alarm]]]:
+    return [
+        (spec, [a for a in inv.alarms if _matches(a, spec)]) for spec in policy.params["required"]
+    ]
+
+
+@check("ALM-001")
+def required_alarms(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    where = inv.alarms[0].location if inv.alarms else Location(resource="CloudWatch alarms")
+    return [
+        Finding(
+            policy.id,
+            spec["key"],
+            f"no alarm on {spec['namespace']} {spec['metric']}",
+            f"an alarm on {spec['metric']}",
+            "absent",
+            where,
+        )
+        for spec, alarms in _required(inv, policy)
+        if not alarms
+    ]
+
+
+def _outside(value: Any, allowed: Any) -> bool:
+    if allowed is None:
+        return False
+    if (
+        isinstance(allowed, list)
+        and len(allowed) == 2
+        and all(isinstance(x, int | float) for x in allowed)
+    ):
+        return value is None or not allowed[0] <= value <= allowed[1]
+    return value not in allowed
+
+
+@check("ALM-002")
+def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    fields = (
+        ("statistic", "statistic", "statistic"),
+        ("comparison", "comparison", "comparison_operator"),
+        ("threshold", "threshold", "threshold"),
+        ("period", "period", "period"),
+        ("evaluation_periods", "evaluation_periods", "evaluation_periods"),
+        ("datapoints_to_alarm", "datapoints_to_alarm", "datapoints_to_alarm"),
+    )
+    for spec, alarms in _required(inv, policy):
+        for alarm in alarms:
+            metric = next(m for m in alarm.metrics if m.name == spec["metric"])
+            for key, attr, hcl in fields:
+                value = getattr(metric if key in ("statistic", "period") else alarm, attr)
+                if _outside(value, spec.get(key)):
+                    bound = spec[key]
+                    shown = (
+                        f"{bound[0]}..{bound[1]}"
+                        if key not in ("statistic", "comparison")
+                        else " or ".join(bound)
+                    )
+                    findings.append(
+                        Finding(
+                            policy.id,
+                            alarm.name,
+                            f"{hcl} out of bounds",
+                            shown,
+                            "not set" if value is None else str(value),
+                            alarm.at(hcl),
+                        )
+                    )
+            if spec.get("rate_of") and not any(m.name == spec["rate_of"] for m in alarm.metrics):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        alarm.name,
+                        f"alarms on a {spec['metric']} count, not a rate",
+                        f"100 * {spec['metric']} / {spec['rate_of']} (metric math)",
+                        "absolute count",
+                        alarm.at("threshold"),
+                    )
+                )
+    return findings
+
+
+@check("ALM-003")
+def alarm_actions(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for alarm in inv.alarms:
+        for attr, actions in (
+            ("alarm_actions", alarm.alarm_actions),
+            ("ok_actions", alarm.ok_actions),
+        ):
+            topics = [a for a in actions if a.removeprefix("sns:") in inv.topics]
+            if not topics:
+                findings.append(
+                    Finding(
+                        policy.id,
+                        alarm.name,
+                        f"no {attr} to the alarm topic",
+                        f"{attr} = [<alarm topic ARN>]",
+                        ", ".join(actions) or "none",
+                        alarm.at(attr),
+                    )
+                )
+    return findings
+
+
+@check("ALM-004")
+def topic_subscribed(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    used = {
+        a.removeprefix("sns:")
+        for alarm in inv.alarms
+        for a in (*alarm.alarm_actions, *alarm.ok_actions)
+    }
+    return [
+        Finding(
+            policy.id,
+            topic.name,
+            "the alarm topic has no subscription",
+            "at least one subscription",
+            "none",
+            topic.location,
+        )
+        for name, topic in inv.topics.items()
+        if name in used and topic.subscriptions == 0
+    ]
+
+
+@check("ALM-005")
+def topic_encrypted(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    used = {
+        a.removeprefix("sns:")
+        for alarm in inv.alarms
+        for a in (*alarm.alarm_actions, *alarm.ok_actions)
+    }
+    findings = []
+    for name, topic in inv.topics.items():
+        if name not in used:
+            continue
+        if not topic.customer_managed_key:
+            findings.append(
+                Finding(
+                    policy.id,
+                    name,
+                    "alarm topic not encrypted with a customer-managed key",
+                    "kms_master_key_id = aws_kms_key",
+                    topic.kms_key or "unencrypted",
+                    topic.location,
+                )
+            )
+        elif not topic.key_allows_cloudwatch:
+            findings.append(
+                Finding(
+                    policy.id,
+                    name,
+                    "the topic's key does not let CloudWatch publish",
+                    "key policy: cloudwatch.amazonaws.com kms:GenerateDataKey* + kms:Decrypt",
+                    "not granted",
+                    topic.location,
+                )
+            )
+    return findings
+
+
+@check("ALM-006")
+def explicit_missing_data(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            a.name,
+            "treat_missing_data not set",
+            "breaching, notBreaching, ignore or missing, chosen explicitly",
+            "default",
+            a.location,
+        )
+        for a in inv.alarms
+        if not a.treat_missing_data
+    ]
+
+
+@check("ALM-007")
+def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    p = policy.params
+    findings = []
+    for alarm in inv.alarms:
+        if not any(m.name == "DatabaseConnections" for m in alarm.metrics):
+            continue
+        variables = inv.variables.get(alarm.location.resource or "", {})
+        engine = str(variables.get(p["engine_variable"], "postgres"))
+        klass = str(variables.get(p["class_variable"], "unknown"))
+        table = p["max_connections"].get(engine, {})
+        expected_max = table.get(klass)
+        divisor = re.search(r"/\s*(\d+)\s*$", alarm.expression or "")
+        if divisor is None:
+            findings.append(
+                Finding(
+                    policy.id,
+                    alarm.name,
+                    "connection threshold is absolute",
+                    f"<= {p['max_percent']}% of max_connections ({klass}: {expected_max or '?'})",
+                    f"{alarm.threshold} connections",
+                    alarm.at("threshold"),
+                )
+            )
+            continue
+        if expected_max is None:
+            findings.append(
+                Finding(
+                    policy.id,
+                    alarm.name,
+                    f"instance class {klass!r} ({engine}) is not in the "
+                    "catalog's max_connections table",
+                    "a known class",
+                    klass,
+                    alarm.location,
+                )
+            )
+        elif int(divisor.group(1)) != expected_max:
+            findings.append(
+                Finding(
+                    policy.id,
+                    alarm.name,
+                    f"max_connections in the expression does not match {klass}",
+                    str(expected_max),
+                    divisor.group(1),
+                    alarm.location,
+                )
+            )
+        if alarm.threshold is None or alarm.threshold > p["max_percent"]:
+            findings.append(
+                Finding(
+                    policy.id,
+                    alarm.name,
+                    "connection alarm fires too late",
+                    f"<= {p['max_percent']} (% of max_connections)",
+                    str(alarm.threshold),
+                    alarm.at("threshold"),
+                )
+            )
+    return findings
+
+
+@check("ALM-008")
+def addon_declared(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
+    needed = policy.params["addons"]
+    return [
+        Finding(
+            policy.id,
+            alarm.name,
+            f"{m.namespace} metrics need the {needed[m.namespace]} "
+            "add-on, which infra does not declare",
+            f'aws_eks_addon addon_name = "{needed[m.namespace]}"',
+            "absent",
+            alarm.location,
+        )
+        for alarm in inv.alarms
+        for m in alarm.metrics
+        if m.namespace in needed and needed[m.namespace] not in inv.addons
+    ]

@@ -1,0 +1,84 @@
+"""ALM-010: the deployed alarms against the declared ones, field by field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.alarms.model import Alarm, AlarmsInventory
+from policies.model import Finding, Policy
+
+FIELDS = (
+    ("comparison", "comparison_operator"),
+    ("threshold", "threshold"),
+    ("evaluation_periods", "evaluation_periods"),
+    ("datapoints_to_alarm", "datapoints_to_alarm"),
+    ("treat_missing_data", "treat_missing_data"),
+    ("expression", "metric_query expression"),
+)
+
+
+def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) -> list[Finding]:
+    live = {a.name: a for a in deployed.alarms}
+    findings = []
+    for want in declared.alarms:
+        got = live.get(want.name)
+        if got is None:
+            findings.append(
+                Finding(
+                    policy.id,
+                    want.name,
+                    "declared alarm is not deployed",
+                    f"alarm declared at {want.location}",
+                    "absent",
+                    want.location,
+                )
+            )
+            continue
+        for attr, hcl in FIELDS:
+            w, g = _norm(getattr(want, attr)), _norm(getattr(got, attr))
+            if w != g:
+                findings.append(
+                    Finding(
+                        policy.id,
+                        want.name,
+                        f"{hcl} differs from {want.at(hcl.split()[0])}",
+                        str(w),
+                        str(g),
+                        got.location,
+                    )
+                )
+        if _metrics(want) != _metrics(got):
+            findings.append(
+                Finding(
+                    policy.id,
+                    want.name,
+                    f"metrics differ from {want.location}",
+                    str(_metrics(want)),
+                    str(_metrics(got)),
+                    got.location,
+                )
+            )
+        for attr in ("alarm_actions", "ok_actions"):
+            if sorted(getattr(want, attr)) != sorted(getattr(got, attr)):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        want.name,
+                        f"{attr} differ from {want.at(attr)}",
+                        str(sorted(getattr(want, attr))),
+                        str(sorted(getattr(got, attr))),
+                        got.location,
+                    )
+                )
+    return findings
+
+
+def _norm(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _metrics(alarm: Alarm) -> list[tuple[Any, ...]]:
+    return sorted(
+        (m.namespace, m.name, m.statistic, m.period, tuple(sorted(m.dimensions.items())))
+        for m in alarm.metrics
+    )
