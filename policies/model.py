@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,13 @@ class Location:
             return self.resource or "<unknown>"
         shown = display_path(self.path)
         return f"{shown}:{self.line}" if self.line else shown
+
+
+def matches_declared(declared: str, actual: str) -> bool:
+    """Whether a deployed value can be the declared one: unresolved "${...}" parts of the
+    declared value (module outputs, resource attributes) match anything."""
+    pattern = re.sub(r"\\\$\\\{[^}]*\\\}", ".+", re.escape(declared))
+    return re.fullmatch(pattern, actual) is not None
 
 
 def display_path(path: Path) -> str:

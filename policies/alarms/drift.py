@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory
-from policies.model import Finding, Policy
+from policies.model import Finding, Policy, matches_declared
 
 FIELDS = (
     ("comparison", "comparison_operator"),
@@ -47,7 +47,7 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
                         got.location,
                     )
                 )
-        if _metrics(want) != _metrics(got):
+        if not _same_metrics(want, got):
             findings.append(
                 Finding(
                     policy.id,
@@ -75,6 +75,30 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
 
 def _norm(value: Any) -> Any:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _same_metrics(want: Alarm, got: Alarm) -> bool:
+    """Same metrics; a declared dimension value still unresolved ("${module.alb.arn_suffix}")
+    matches whatever was deployed."""
+    if len(want.metrics) != len(got.metrics):
+        return False
+    unmatched = list(got.metrics)
+    for w in want.metrics:
+        found = next(
+            (
+                g
+                for g in unmatched
+                if (w.namespace, w.name, w.statistic, w.period)
+                == (g.namespace, g.name, g.statistic, g.period)
+                and w.dimensions.keys() == g.dimensions.keys()
+                and all(matches_declared(v, g.dimensions[k]) for k, v in w.dimensions.items())
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        unmatched.remove(found)
+    return True
 
 
 def _metrics(alarm: Alarm) -> list[tuple[Any, ...]]:

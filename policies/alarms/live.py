@@ -26,11 +26,10 @@ def read_live(target: AwsTarget) -> AlarmsInventory:
                 customer = meta.get("KeyManager") == "CUSTOMER"
                 policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
                 allows = allows_cloudwatch(json.loads(policy))
-            confirmed = int(attributes.get("SubscriptionsConfirmed", 0))
-            pending = int(attributes.get("SubscriptionsPending", 0))
+            subscriptions = sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", [])
             name = arn.rsplit(":", 1)[-1]
             inv.topics[name] = Topic(
-                name, Location(resource=arn), key, customer, allows, confirmed + pending
+                name, Location(resource=arn), key, customer, allows, len(subscriptions)
             )
     return inv
 

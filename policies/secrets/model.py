@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from policies.model import Location
+from policies.model import Location, matches_declared
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
@@ -27,9 +27,7 @@ class Secret:
 
     def matches(self, name: str) -> bool:
         """Whether a concrete name (an ExternalSecret's key) can be this secret."""
-        pattern = re.escape(self.name)
-        pattern = re.sub(r"\\\$\\\{[^}]*\\\}", ".+", pattern)
-        return re.fullmatch(pattern, name) is not None
+        return matches_declared(self.name, name)
 
 
 @dataclass
