@@ -38,6 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: a throwaway cluster with --infra's migrations applied)",
     )
     group.addoption(
+        "--prometheus-url",
+        default=None,
+        help="a deployed Prometheus to query instead of the embedded one",
+    )
+    group.addoption(
         "--waivers",
         default=str(DEFAULT_WAIVERS),
         help="waivers file (default: policies/waivers.yaml of the suite)",
@@ -408,3 +413,111 @@ def alarms_live(aws_target: AwsTarget) -> Any:
     from policies.alarms.live import read_live
 
     return live_read(aws_target, "Alarms live read", lambda: read_live(aws_target))
+
+
+@pytest.fixture(scope="session")
+def metrics_static(infra_dir: Path, yaml_files: Any) -> Any:
+    """Metrics as declared: app code, scrape jobs, ServiceMonitors, rules, dashboards."""
+    from policies.metrics.static import read_static
+
+    return read_static(infra_dir, yaml_files[0], yaml_files[1])
+
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "metrics"
+
+
+@pytest.fixture(scope="session")
+def prometheus_target(pytestconfig: pytest.Config, metrics_static: Any) -> Iterator[Any]:
+    """--prometheus-url, or a real Prometheus scraping local stand-ins of infra's jobs: the
+    platform's own apps (uvicorn) and the dcgm-exporter payload of fixtures/metrics."""
+    from policies.prometheus import Prometheus
+
+    url = pytestconfig.getoption("--prometheus-url")
+    if url:
+        yield Prometheus(url.rstrip("/")), []
+        return
+    stand_ins, stops = _stand_ins(metrics_static)
+    jobs, without = [], []
+    for job in metrics_static.jobs:
+        address = next((a for producer, a in stand_ins.items() if producer in job.text), None)
+        if address is None:
+            without.append(job.name)
+            continue
+        config = {
+            k: v
+            for k, v in job.config.items()
+            if k
+            not in (
+                "kubernetes_sd_configs",
+                "relabel_configs",
+                "static_configs",
+                "scrape_interval",
+                "scrape_timeout",
+            )
+        }
+        labels = {label: "local" for label in job.target_labels}
+        jobs.append(
+            {
+                **config,
+                "job_name": job.name,
+                "static_configs": [{"targets": [address], "labels": labels}],
+            }
+        )
+    from policies.prometheus import start
+
+    prometheus = _bring_up(lambda: start(jobs), cleanup=lambda: [s() for s in stops])
+    prometheus.stops[:0] = stops
+    try:
+        _await_scrapes(prometheus)
+        yield prometheus, without
+    finally:
+        prometheus.stop()
+
+
+def _stand_ins(metrics_static: Any) -> tuple[dict[str, str], list[Any]]:
+    """Start each app found with prometheus_client metrics (its `app = FastAPI(...)` module)
+    and serve the dcgm-exporter payload; returns producer -> address and the stop functions."""
+    import re
+
+    from policies.prometheus import serve_app, serve_file
+
+    stand_ins: dict[str, str] = {}
+    stops: list[Any] = []
+    for app, where in metrics_static.apps.items():
+        root = where.path.parents[1]
+        entry = next(
+            (
+                p
+                for p in sorted(root.rglob("*.py"))
+                if re.search(r"^app\s*=\s*FastAPI\(", p.read_text(), re.M)
+            ),
+            None,
+        )
+        if entry is None:
+            continue
+        target = ".".join(entry.relative_to(root).with_suffix("").parts) + ":app"
+        address, stop = _bring_up(
+            lambda root=root, target=target: serve_app(root, target),
+            cleanup=lambda: [s() for s in stops],
+        )
+        stand_ins[app] = address
+        stops.append(stop)
+    address, stop = serve_file(PAYLOADS / "dcgm-exporter.prom")
+    stand_ins["dcgm-exporter"] = address
+    stops.append(stop)
+    return stand_ins, stops
+
+
+def _await_scrapes(prometheus: Any, timeout: float = 30) -> None:
+    """Until every target was scraped and two more samples exist (rate() needs two)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        targets = prometheus.api("targets")["activeTargets"]
+        if targets and all(
+            t.get("lastScrape", "").startswith("20") and t["health"] != "unknown" for t in targets
+        ):
+            time.sleep(2.5)
+            return
+        time.sleep(0.2)

@@ -28,6 +28,7 @@ FAMILY_CHECKS = (
     "policies.rls.checks",
     "policies.secrets.checks",
     "policies.alarms.checks",
+    "policies.metrics.checks",
 )
 
 

@@ -14,10 +14,18 @@ _MARK = re.compile(r"(?:#|--)\s*expect:\s*([A-Z]+-\d{3})")
 
 
 def expected_lines(directory: Path, policy_id: str) -> set[tuple[str, int]]:
-    """(file name, line) of every `# expect: <policy_id>` marker under a fixture directory."""
+    """(file name, line) of every `# expect: <policy_id>` (or `-- expect:`) marker under a
+    fixture directory; files without comments (JSON) list theirs in `expected.txt` as
+    `<policy id> <file name>:<line>`."""
     marks = set()
     for path in sorted(directory.rglob("*")):
-        if path.is_file():
+        if path.name == "expected.txt":
+            for entry in path.read_text().split("\n"):
+                pid, _, where = entry.partition(" ")
+                if pid == policy_id:
+                    name, _, line = where.rpartition(":")
+                    marks.add((name, int(line)))
+        elif path.is_file():
             for number, line in enumerate(path.read_text().splitlines(), start=1):
                 if any(m == policy_id for m in _MARK.findall(line)):
                     marks.add((path.name, number))

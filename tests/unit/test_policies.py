@@ -8,6 +8,7 @@ import pytest
 
 from policies.alarms.static import read_static as read_alarms
 from policies.catalog import load_catalog, policy_ids
+from policies.metrics.static import read_static as read_metrics
 from policies.registry import all_checks
 from policies.rls.static import read_static as read_rls
 from policies.secrets.static import read_static as read_secrets
@@ -21,6 +22,7 @@ READERS = {
     "rls": read_rls,
     "secrets": lambda directory: read_secrets(load_project(directory), _yaml(directory)),
     "alarms": lambda directory: read_alarms(load_project(directory)),
+    "metrics": lambda directory: read_metrics(directory, _yaml(directory), []),
 }
 
 
@@ -53,6 +55,9 @@ def test_every_catalog_policy_has_a_body():
         "SEC-010": "rotation",
         "ALM-010": "drift",
         "ALM-011": "delivery",
+        "MET-020": "targets",
+        "MET-021": "queries",
+        "MET-022": "GPU labels",
         "ALM-012": "forced alarm",
     }
     missing = [pid for pid in load_catalog() if pid not in CHECKS and pid not in special]
@@ -134,3 +139,16 @@ def test_guide_alarm_defects_are_reported():
     assert [f.actual for f in found["ALM-007"]] == ["80.0 connections"]  # absolute
     assert [f.resource for f in found["ALM-008"]] == ["${var.environment}-eks-cpu-high"]
     assert [f.actual for f in found["ALM-005"]] == ["unencrypted"]
+
+
+def test_guide_metrics_defects_are_reported():
+    found = _seed("metrics")
+    assert [f.message.split(" comes")[0] for f in found["MET-001"]] == ["DCGM_FI_DEV_GPU_UTIL"]
+    assert len(found["MET-003"]) == 3  # p50, p95, p99 without sum by (le)
+    assert [f.resource for f in found["MET-005"]] == ["credits_consumed_total"]  # user_id
+    assert [f.actual for f in found["MET-009"]] == ["generate_latest()"]  # bytes -> JSON
+    assert len(found["MET-007"]) == 1  # adminPassword: admin123
+    assert {f.message for f in found["MET-008"]} >= {
+        "panel 'GPU Utilization' has no type",
+        'dashboard wrapped in {"dashboard": ...} (the HTTP API\'s format)',
+    }

@@ -1,0 +1,1 @@
+"""generation-service: image generation API of pingvas (metrics and health endpoints)."""

@@ -1,0 +1,239 @@
+"""Files under --infra -> MetricsInventory: app code (AST), Helm values and ServiceMonitors
+(scrape jobs), PrometheusRules and Grafana dashboards (queries)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.metrics.model import (
+    HISTOGRAM_SUFFIXES,
+    DashboardIssue,
+    MetricsEndpoint,
+    MetricsInventory,
+    Query,
+    ScrapeJob,
+    SeriesDef,
+)
+from policies.model import Location
+from policies.terraform import ParseError
+from policies.yamlfile import LineDict, YamlFile
+
+_TYPES = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram", "Summary": "summary"}
+
+
+def read_static(
+    base: Path, yaml_files: list[YamlFile], errors: list[ParseError]
+) -> MetricsInventory:
+    inv = MetricsInventory()
+    _dcgm(inv)
+    for path in sorted(base.rglob("*.py")):
+        _app_code(inv, path)
+    for file in yaml_files:
+        for doc in file.documents:
+            if isinstance(doc, LineDict):
+                _yaml(inv, file.path, doc)
+    for path in sorted(base.rglob("*.json")):
+        _dashboard(inv, path, errors)
+    return inv
+
+
+def _dcgm(inv: MetricsInventory) -> None:
+    data = yaml.safe_load(
+        resources.files("policies.metrics").joinpath("dcgm_fields.yaml").read_text()
+    )
+    where = Location(resource="dcgm-exporter default fields")
+    for name, type_ in data["fields"].items():
+        inv.series[name] = SeriesDef(name, type_, list(data["labels"]), "dcgm-exporter", where)
+
+
+def _app_code(inv: MetricsInventory, path: Path) -> None:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return  # reported by SRC-001 through the RLS reader
+    if "prometheus_client" not in {
+        (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+    } | {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }:
+        return
+    app = (
+        path.parts[path.parts.index("services") + 1]
+        if "services" in path.parts
+        else path.parent.name
+    )
+    inv.apps[app] = Location(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _name(node.func) in _TYPES and node.args:
+            _series(inv, node, _TYPES[_name(node.func)], app, Location(path, node.lineno))
+        if isinstance(node, ast.FunctionDef) and _serves_metrics(node):
+            inv.endpoints.append(_endpoint(node, app, Location(path, node.lineno)))
+
+
+def _name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _series(inv: MetricsInventory, call: ast.Call, type_: str, app: str, where: Location) -> None:
+    first = call.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return
+    labels_node = (
+        call.args[2]
+        if len(call.args) > 2
+        else next((k.value for k in call.keywords if k.arg == "labelnames"), None)
+    )
+    labels = [e.value for e in getattr(labels_node, "elts", []) if isinstance(e, ast.Constant)]
+    name = first.value
+    if type_ == "counter":
+        base = name.removesuffix("_total")
+        names = {f"{base}_total": labels, f"{base}_created": labels}
+    elif type_ in ("histogram", "summary"):
+        names = {name + s: labels + (["le"] if s == "_bucket" else []) for s in HISTOGRAM_SUFFIXES}
+        names[name] = labels
+    else:
+        names = {name: labels}
+    for sample, sample_labels in names.items():
+        kind = "counter" if type_ != "gauge" and sample != name else type_
+        inv.series[sample] = SeriesDef(sample, kind, sample_labels, app, where)
+
+
+def _serves_metrics(fn: ast.FunctionDef) -> bool:
+    return any(
+        isinstance(d, ast.Call)
+        and _name(d.func) in ("get", "route", "api_route")
+        and d.args
+        and isinstance(d.args[0], ast.Constant)
+        and d.args[0].value == "/metrics"
+        for d in fn.decorator_list
+    )
+
+
+def _endpoint(fn: ast.FunctionDef, app: str, where: Location) -> MetricsEndpoint:
+    returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    value = returns[0] if returns else None
+    shown = ast.unparse(value) if value is not None else "nothing"
+    ok = (
+        isinstance(value, ast.Call)
+        and _name(value.func) in ("Response", "PlainTextResponse")
+        and any(
+            k.arg == "media_type"
+            and (
+                "CONTENT_TYPE_LATEST" in ast.unparse(k.value)
+                or "text/plain" in ast.unparse(k.value)
+            )
+            for k in value.keywords
+        )
+    )
+    return MetricsEndpoint(app, shown, ok, where)
+
+
+def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
+    kind = doc.get("kind")
+    if kind == "ServiceMonitor":
+        name = str((doc.get("metadata") or {}).get("name"))
+        inv.jobs.append(
+            ScrapeJob(f"serviceMonitor/{name}", json.dumps(doc), [], Location(path, doc.line))
+        )
+    elif kind == "PrometheusRule":
+        for group in (doc.get("spec") or {}).get("groups") or []:
+            for rule in group.get("rules") or []:
+                if isinstance(rule, LineDict) and "expr" in rule:
+                    source = f"rule {rule.get('alert') or rule.get('record')}"
+                    inv.queries.append(
+                        Query(
+                            str(rule["expr"]).strip(),
+                            None,
+                            source,
+                            Location(path, rule.line_of("expr")),
+                        )
+                    )
+    elif "apiVersion" not in doc:
+        spec = (doc.get("prometheus") or {}).get("prometheusSpec") or {}
+        for job in spec.get("additionalScrapeConfigs") or []:
+            if isinstance(job, LineDict):
+                targets = [
+                    str(r.get("target_label"))
+                    for r in job.get("relabel_configs") or []
+                    if isinstance(r, dict) and r.get("target_label")
+                ]
+                inv.jobs.append(
+                    ScrapeJob(
+                        str(job.get("job_name")),
+                        json.dumps(job),
+                        targets,
+                        Location(path, job.line),
+                        json.loads(json.dumps(job)),
+                    )
+                )
+        grafana = doc.get("grafana")
+        if isinstance(grafana, LineDict) and isinstance(grafana.get("adminPassword"), str):
+            inv.grafana_passwords.append(Location(path, grafana.line_of("adminPassword")))
+
+
+def _dashboard(inv: MetricsInventory, path: Path, errors: list[ParseError]) -> None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors.append(ParseError(path, exc.lineno, exc.msg))
+        return
+    if not isinstance(data, dict):
+        return
+    model = data
+    if "panels" not in data and isinstance(data.get("dashboard"), dict):
+        model = data["dashboard"]
+        inv.dashboard_issues.append(
+            DashboardIssue(
+                'dashboard wrapped in {"dashboard": ...} (the HTTP API\'s format)',
+                "the bare dashboard model that file provisioning reads",
+                "wrapped",
+                Location(path, 1),
+            )
+        )
+    if "panels" not in model:
+        return
+    lines = text.splitlines()
+    title = model.get("title", path.name)
+    for panel in _panels(model["panels"]):
+        where = Location(path, _line(lines, f'"id": {panel.get("id")}') or 1)
+        if "type" not in panel:
+            inv.dashboard_issues.append(
+                DashboardIssue(
+                    f"panel {panel.get('title')!r} has no type",
+                    "a panel type (timeseries, stat, ...)",
+                    "none",
+                    where,
+                )
+            )
+        for target in panel.get("targets") or []:
+            if isinstance(target, dict) and target.get("expr"):
+                expr = str(target["expr"])
+                line = _line(lines, json.dumps(expr)[1:-1]) or where.line
+                inv.queries.append(
+                    Query(
+                        expr,
+                        target.get("legendFormat"),
+                        f"dashboard {title!r} panel {panel.get('title')!r}",
+                        Location(path, line),
+                    )
+                )
+
+
+def _panels(panels: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for panel in panels:
+        if isinstance(panel, dict):
+            out.append(panel)
+            out.extend(_panels(panel.get("panels") or []))
+    return out
+
+
+def _line(lines: list[str], needle: str) -> int | None:
+    return next((i for i, line in enumerate(lines, start=1) if needle in line), None)
