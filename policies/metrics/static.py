@@ -69,11 +69,18 @@ def _app_code(inv: MetricsInventory, path: Path) -> None:
         else path.parent.name
     )
     inv.apps[app] = Location(path)
+    constants = {
+        t.id: ast.unparse(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _name(node.func) in _TYPES and node.args:
             _series(inv, node, _TYPES[_name(node.func)], app, Location(path, node.lineno))
         if isinstance(node, ast.FunctionDef) and _serves_metrics(node):
-            inv.endpoints.append(_endpoint(node, app, Location(path, node.lineno)))
+            inv.endpoints.append(_endpoint(node, app, Location(path, node.lineno), constants))
 
 
 def _name(func: ast.expr) -> str:
@@ -115,7 +122,10 @@ def _serves_metrics(fn: ast.FunctionDef) -> bool:
     )
 
 
-def _endpoint(fn: ast.FunctionDef, app: str, where: Location) -> MetricsEndpoint:
+def _endpoint(
+    fn: ast.FunctionDef, app: str, where: Location, constants: dict[str, str]
+) -> MetricsEndpoint:
+    """How the /metrics route answers; a media_type held in a module constant is followed."""
     returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
     value = returns[0] if returns else None
     shown = ast.unparse(value) if value is not None else "nothing"
@@ -124,9 +134,9 @@ def _endpoint(fn: ast.FunctionDef, app: str, where: Location) -> MetricsEndpoint
         and _name(value.func) in ("Response", "PlainTextResponse")
         and any(
             k.arg == "media_type"
-            and (
-                "CONTENT_TYPE_LATEST" in ast.unparse(k.value)
-                or "text/plain" in ast.unparse(k.value)
+            and any(
+                marker in constants.get(ast.unparse(k.value), ast.unparse(k.value))
+                for marker in ("CONTENT_TYPE_LATEST", "text/plain")
             )
             for k in value.keywords
         )

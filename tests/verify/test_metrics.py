@@ -82,17 +82,23 @@ def test_queries_return_series(policy, prometheus_target, metrics_static, gate):
     _require_queries(metrics_static, "infra")
     findings = []
     for query in metrics_static.queries:
-        if not prometheus.api("query", query=query.expr)["result"]:
-            findings.append(
-                Finding(
-                    policy,
-                    query.source,
-                    "query returns no series",
-                    "at least one series",
-                    _why_empty(prometheus, query.expr),
-                    query.location,
+        probes = [query.expr]
+        if query.source.startswith("rule"):
+            # An alert returns nothing while it is not firing: its selectors must have series.
+            node, _ = parse(query.expr)
+            probes = [str(s) for s in selectors(node)] if node is not None else probes
+        for probe in probes:
+            if not prometheus.api("query", query=probe)["result"]:
+                findings.append(
+                    Finding(
+                        policy,
+                        query.source,
+                        f"{probe} returns no series",
+                        "at least one series",
+                        _why_empty(prometheus, probe),
+                        query.location,
+                    )
                 )
-            )
     gate(policy, findings)
 
 
