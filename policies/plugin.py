@@ -37,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="PostgreSQL DSN of a role that may SET ROLE to the app and service roles "
         "(default: a throwaway cluster with --infra's migrations applied)",
     )
+    group.addoption("--kube-context", default=None, help="kubeconfig context for live kube probes")
     group.addoption(
         "--prometheus-url",
         default=None,
@@ -521,3 +522,51 @@ def _await_scrapes(prometheus: Any, timeout: float = 30) -> None:
             time.sleep(2.5)
             return
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def pipeline_static(infra_dir: Path, yaml_files: Any) -> Any:
+    """Workflows (and zizmor's audit of them) and Helm install scripts under --infra."""
+    from policies.pipeline.static import read_static
+
+    return read_static(infra_dir, yaml_files[0])
+
+
+@pytest.fixture(scope="session")
+def logging_static(yaml_files: Any) -> Any:
+    """Fluent Bit configuration from Helm values under --infra."""
+    from policies.logging.static import read_static
+
+    return read_static(yaml_files[0])
+
+
+@pytest.fixture(scope="session")
+def manifests_static(yaml_files: Any) -> Any:
+    """Every Kubernetes manifest under --infra validated against its schema."""
+    from policies.k8s.schemas import validate_manifests
+
+    version = load_catalog()["K8S-001"].params["kubernetes_version"]
+    return validate_manifests(yaml_files[0], version)
+
+
+@pytest.fixture(scope="session")
+def kube_live(pytestconfig: pytest.Config) -> Any:
+    """The cluster of --kube-context (or the kubeconfig's current context), read-only."""
+    context = pytestconfig.getoption("--kube-context")
+    try:
+        from kubernetes import client, config
+    except ImportError:
+        pytest.skip("kubernetes client not installed: pip install kubernetes")
+    from policies.k8s.live import read_live
+
+    cause = None
+    try:
+        api = config.new_client_from_config(context=context)
+        api.configuration.retries = 1
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        core.get_api_resources(_request_timeout=5)
+    except Exception as exc:  # noqa: BLE001 - no kubeconfig, unknown context, unreachable
+        cause = " ".join(str(exc).split())[:200]
+    if cause is not None:
+        pytest.skip(f"no reachable Kubernetes context ({context or 'current'}): {cause}")
+    return read_live(context or "current-context", core, apps, client.CustomObjectsApi(api))

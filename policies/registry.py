@@ -29,6 +29,9 @@ FAMILY_CHECKS = (
     "policies.secrets.checks",
     "policies.alarms.checks",
     "policies.metrics.checks",
+    "policies.pipeline.checks",
+    "policies.logging.checks",
+    "policies.k8s.checks",
 )
 
 

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 VERIFY = ROOT / "tests" / "verify"
 
-_MARK = re.compile(r"(?:#|--)\s*expect:\s*([A-Z]+-\d{3})")
+_MARK = re.compile(r"(?:#|--)\s*expect:\s*([A-Z][A-Z0-9]*-\d{3})")
 
 
 def expected_lines(directory: Path, policy_id: str) -> set[tuple[str, int]]:

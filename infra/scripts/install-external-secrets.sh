@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Helm install (chart version pinned: the manifests in k8s/secrets use external-secrets.io/v1)
+# External Secrets Operator. Chart version pinned: the manifests in k8s/secrets use
+# external-secrets.io/v1, served from chart 0.17 on. Re-running upgrades in place.
+set -euo pipefail
+
 helm repo add external-secrets https://charts.external-secrets.io
 helm repo update
 
-helm install external-secrets \
+helm upgrade --install external-secrets \
   external-secrets/external-secrets \
   --version 0.19.2 \
-  -n external-secrets-system \
+  --namespace external-secrets-system \
   --create-namespace

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# kube-prometheus-stack (Prometheus, Alertmanager, Grafana). Chart version pinned.
+set -euo pipefail
+
 # add the Helm repo
 helm repo add prometheus-community https://prometheus-community.github.io/helm-charts
 helm repo update
@@ -11,5 +14,6 @@ kubectl -n monitoring create configmap grafana-dashboard-generation \
 
 # install kube-prometheus-stack
 helm upgrade --install prometheus prometheus-community/kube-prometheus-stack \
+  --version 75.15.1 \
   --namespace monitoring \
   --values k8s/monitoring/prometheus-values.yaml

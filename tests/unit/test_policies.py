@@ -8,7 +8,10 @@ import pytest
 
 from policies.alarms.static import read_static as read_alarms
 from policies.catalog import load_catalog, policy_ids
+from policies.k8s.schemas import validate_manifests
+from policies.logging.static import read_static as read_logging
 from policies.metrics.static import read_static as read_metrics
+from policies.pipeline.static import read_static as read_pipeline
 from policies.registry import all_checks
 from policies.rls.static import read_static as read_rls
 from policies.secrets.static import read_static as read_secrets
@@ -23,6 +26,11 @@ READERS = {
     "secrets": lambda directory: read_secrets(load_project(directory), _yaml(directory)),
     "alarms": lambda directory: read_alarms(load_project(directory)),
     "metrics": lambda directory: read_metrics(directory, _yaml(directory), []),
+    "pipeline": lambda directory: read_pipeline(directory, _yaml(directory)),
+    "logging": lambda directory: read_logging(_yaml(directory)),
+    "k8s": lambda directory: validate_manifests(
+        _yaml(directory), load_catalog()["K8S-001"].params["kubernetes_version"]
+    ),
 }
 
 
@@ -58,6 +66,9 @@ def test_every_catalog_policy_has_a_body():
         "MET-020": "targets",
         "MET-021": "queries",
         "MET-022": "GPU labels",
+        "K8S-010": "recorded answers (tests/unit/test_kube.py)",
+        "K8S-011": "recorded answers",
+        "K8S-012": "recorded answers",
         "ALM-012": "forced alarm",
     }
     missing = [pid for pid in load_catalog() if pid not in CHECKS and pid not in special]
@@ -152,3 +163,18 @@ def test_guide_metrics_defects_are_reported():
         "panel 'GPU Utilization' has no type",
         'dashboard wrapped in {"dashboard": ...} (the HTTP API\'s format)',
     }
+
+
+def test_guide_pipeline_and_logging_defects_are_reported():
+    pipeline, logging = _seed("pipeline"), _seed("logging")
+    refs = {f.actual for f in pipeline["PIPE-001"]}
+    assert {"master", "main", "v4", "v2", "v3"} <= refs  # @master/@main/tags
+    assert any("trivy-action can never fail" in f.message for f in pipeline["PIPE-003"])
+    assert len(pipeline["PIPE-002"]) == 2  # no permissions anywhere
+    assert [f.message for f in pipeline["PIPE-007"]] == [
+        "env.ECR_REGISTRY is used but never defined"
+    ]
+    assert {f.actual for f in pipeline["PIPE-008"]} == {"v2", "v3"}  # upload-artifact@v3
+    assert pipeline["PIPE-004"]  # no pull_request trigger
+    assert len(pipeline["PIPE-006"]) == 3  # unpinned helm charts
+    assert logging["LOG-001"] and logging["LOG-002"] and logging["LOG-003"]

@@ -1,0 +1,1 @@
+"""Kubernetes family: manifests valid against their schemas; live probes of a cluster."""

@@ -1,0 +1,1 @@
+"""Pipeline family: GitHub Actions workflows (and zizmor), Helm install scripts."""

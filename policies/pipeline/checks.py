@@ -1,0 +1,258 @@
+"""Pipeline check bodies: pure functions over a PipelineInventory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from policies.model import Finding, Location, Policy
+from policies.pipeline.model import PipelineInventory, Workflow
+from policies.registry import check
+from policies.yamlfile import LineDict
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_ENV_REF = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _steps(wf: Workflow) -> Iterator[tuple[str, LineDict, LineDict]]:
+    for name, job in (wf.doc.get("jobs") or {}).items():
+        if isinstance(job, LineDict):
+            for step in job.get("steps") or []:
+                if isinstance(step, LineDict):
+                    yield str(name), job, step
+
+
+def _at(wf: Workflow, node: LineDict, key: str) -> Location:
+    return Location(wf.path, node.line_of(key))
+
+
+@check("PIPE-001")
+def pinned_actions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for wf in inv.workflows:
+        for job, _, step in _steps(wf):
+            uses = str(step.get("uses", ""))
+            if not uses or uses.startswith(("./", "docker://")):
+                continue
+            ref = uses.rpartition("@")[2]
+            if not _SHA.match(ref):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{job}",
+                        f"{uses} is not pinned to a commit",
+                        "owner/repo@<40-hex SHA> # vX.Y.Z",
+                        ref or "no ref",
+                        _at(wf, step, "uses"),
+                    )
+                )
+    return findings
+
+
+@check("PIPE-002")
+def least_permissions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for wf in inv.workflows:
+        top = wf.doc.get("permissions")
+        for name, job in (wf.doc.get("jobs") or {}).items():
+            if not isinstance(job, LineDict):
+                continue
+            perms = job.get("permissions", top)
+            uploads = any(
+                "upload-sarif" in str(s.get("uses", ""))
+                for s in job.get("steps") or []
+                if isinstance(s, dict)
+            )
+            where = Location(
+                wf.path, job.line_of("permissions") if "permissions" in job else job.line
+            )
+            if perms is None:
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{name}",
+                        "no permissions: the token gets the repository default (often write-all)",
+                        "permissions with only what the job needs",
+                        "default",
+                        where,
+                    )
+                )
+            elif perms in ("write-all", "read-all") or (
+                isinstance(perms, dict) and perms.get("security-events") == "write" and not uploads
+            ):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{name}",
+                        "permissions wider than the job needs",
+                        "security-events: write only where SARIF is uploaded",
+                        str(perms),
+                        where,
+                    )
+                )
+    return findings
+
+
+@check("PIPE-003")
+def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for wf in inv.workflows:
+        for job, _, step in _steps(wf):
+            uses = str(step.get("uses", ""))
+            if not any(scanner in uses for scanner in policy.params["scanners"]):
+                continue
+            inputs = step.get("with") or {}
+            exit_code = str(inputs.get("exit-code", "0")).strip("'\"")
+            if exit_code in ("0", ""):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{job}",
+                        f"{uses.split('@')[0]} can never fail the job",
+                        "exit-code: '1'",
+                        f"exit-code {exit_code or 'unset'} (default 0)",
+                        _at(wf, step, "uses"),
+                    )
+                )
+            if step.get("continue-on-error") in (True, "true"):
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{job}",
+                        "scanner step continues on error",
+                        "continue-on-error unset",
+                        "true",
+                        _at(wf, step, "continue-on-error"),
+                    )
+                )
+    return findings
+
+
+@check("PIPE-004")
+def pull_request_trigger(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            wf.path.name,
+            "security jobs do not run on pull requests",
+            "on: pull_request (and a schedule)",
+            ", ".join(wf.triggers) or "none",
+            Location(wf.path, wf.doc.line_of(True) if True in wf.doc else wf.doc.line_of("on")),
+        )
+        for wf in inv.workflows
+        if "pull_request" not in wf.triggers and "pull_request_target" not in wf.triggers
+    ]
+
+
+@check("PIPE-005")
+def zizmor_findings(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    levels = ["Informational", "Low", "Medium", "High"]
+    floor = levels.index(policy.params["min_severity"])
+    return [
+        Finding(
+            policy.id,
+            f"zizmor/{r.audit}",
+            f"{r.description}: {r.annotation}",
+            "no zizmor finding",
+            f"{r.severity} {r.audit}",
+            r.location,
+        )
+        for r in inv.zizmor or []
+        if r.severity in levels and levels.index(r.severity) >= floor
+    ]
+
+
+@check("PIPE-006")
+def helm_pinned(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            h.chart,
+            "Helm chart installed without a version",
+            "--version <chart version>",
+            "latest at install time",
+            h.location,
+        )
+        for h in inv.helm
+        if not h.pinned
+    ]
+
+
+@check("PIPE-007")
+def env_defined(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    findings = []
+    for wf in inv.workflows:
+        top = set(wf.doc.get("env") or {})
+        for job_name, job in (wf.doc.get("jobs") or {}).items():
+            if not isinstance(job, LineDict):
+                continue
+            job_env = top | set(job.get("env") or {})
+            for step in job.get("steps") or []:
+                if not isinstance(step, LineDict):
+                    continue
+                defined = job_env | set(step.get("env") or {})
+                for key, value in step.items():
+                    for ref in _ENV_REF.findall(_text(value)):
+                        if ref not in defined:
+                            findings.append(
+                                Finding(
+                                    policy.id,
+                                    f"{wf.path.name}:{job_name}",
+                                    f"env.{ref} is used but never defined",
+                                    f"env: {ref}: ... on the workflow, job or step",
+                                    "undefined",
+                                    Location(wf.path, _line_with(wf, step.line_of(key), ref)),
+                                )
+                            )
+    return findings
+
+
+@check("PIPE-008")
+def current_actions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
+    minimum = policy.params["minimum_major"]
+    findings = []
+    for wf in inv.workflows:
+        for job, _, step in _steps(wf):
+            uses = str(step.get("uses", ""))
+            action, _, ref = uses.partition("@")
+            need = next((v for k, v in minimum.items() if action.startswith(k)), None)
+            major = _major(ref) or _major(_comment(wf, step))
+            if need is not None and major is not None and major < need:
+                findings.append(
+                    Finding(
+                        policy.id,
+                        f"{wf.path.name}:{job}",
+                        f"{action} v{major} is deprecated (blocked or unsupported)",
+                        f"v{need} or later",
+                        f"v{major}",
+                        _at(wf, step, "uses"),
+                    )
+                )
+    return findings
+
+
+def _line_with(wf: Workflow, start: int, ref: str) -> int:
+    """The first line from `start` that mentions env.<ref> (values may span lines)."""
+    lines = wf.path.read_text(encoding="utf-8").splitlines()
+    return next((i for i in range(start, len(lines) + 1) if f"env.{ref}" in lines[i - 1]), start)
+
+
+def _major(ref: str | None) -> int | None:
+    match = re.match(r"^v(\d+)", ref or "")
+    return int(match.group(1)) if match else None
+
+
+def _comment(wf: Workflow, step: LineDict) -> str | None:
+    """The tag in the trailing comment of a SHA-pinned `uses:` line (`# v4.2.2`)."""
+    line = wf.path.read_text(encoding="utf-8").splitlines()[step.line_of("uses") - 1]
+    match = re.search(r"#\s*(v\d[\w.-]*)", line)
+    return match.group(1) if match else None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return " ".join(_text(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(_text(v) for v in value)
+    return str(value)
