@@ -1,0 +1,111 @@
+"""The live Kubernetes checks on recorded API answers (fixtures/kube), deserialised through the
+kubernetes client's models exactly as the live reader receives them."""
+
+import copy
+import json
+
+import pytest
+from kubernetes.client import ApiClient
+
+from policies.catalog import load_catalog
+from policies.k8s.live import read_live
+from policies.registry import all_checks
+from tests.helpers import FIXTURES
+
+CHECKS = all_checks()
+
+
+class _Response:
+    def __init__(self, payload):
+        self.data = json.dumps(payload)
+
+
+class RecordedCluster:
+    """Answers list calls from recorded JSON, through the client's deserialiser."""
+
+    def __init__(self, edit=None):
+        self.answers = {
+            n: json.loads((FIXTURES / "kube" / f"{n}.json").read_text())
+            for n in ("externalsecrets", "secrets", "daemonsets", "pods")
+        }
+        if edit:
+            edit(self.answers)
+        self.client = ApiClient()
+
+    def _model(self, name, model):
+        return self.client.deserialize(_Response(self.answers[name]), model)
+
+    def list_secret_for_all_namespaces(self):
+        return self._model("secrets", "V1SecretList")
+
+    def list_pod_for_all_namespaces(self):
+        return self._model("pods", "V1PodList")
+
+    def list_daemon_set_for_all_namespaces(self):
+        return self._model("daemonsets", "V1DaemonSetList")
+
+    def list_cluster_custom_object(self, group, version, plural):
+        assert (group, version, plural) == ("external-secrets.io", "v1", "externalsecrets")
+        return copy.deepcopy(self.answers["externalsecrets"])
+
+
+def findings(cluster, policy_id):
+    inventory = read_live("recorded", cluster, cluster, cluster)
+    return CHECKS[policy_id](inventory, load_catalog()[policy_id])
+
+
+def test_not_ready_external_secret_is_reported_with_its_reason():
+    [finding] = findings(RecordedCluster(), "K8S-010")
+    assert finding.resource == "dev/lemon-squeezy" and finding.actual == "SecretSyncedError"
+
+
+def test_synced_secret_missing_a_key_is_reported_without_values():
+    def drop_password(answers):
+        del answers["secrets"]["items"][0]["data"]["password"]
+
+    found = [
+        f
+        for f in findings(RecordedCluster(drop_password), "K8S-010")
+        if f.resource == "dev/db-credentials"
+    ]
+    assert [f.actual for f in found] == ["missing password"]
+    assert "ZmFrZ" not in str(found)  # no base64 value in any finding
+
+
+def test_gpu_exporter_ready_on_every_node_passes_and_a_missing_pod_fails():
+    assert findings(RecordedCluster(), "K8S-011") == []
+
+    def not_ready(answers):
+        answers["daemonsets"]["items"][0]["status"]["numberReady"] = 1
+
+    [finding] = findings(RecordedCluster(not_ready), "K8S-011")
+    assert finding.actual.startswith("1/2 ready")
+
+
+@pytest.mark.parametrize("harden", [False, True], ids=["user-service-as-root", "hardened"])
+def test_application_pods_run_as_non_root(harden):
+    def run_as_non_root(answers):
+        for pod in answers["pods"]["items"]:
+            pod["spec"].setdefault("securityContext", {})["runAsNonRoot"] = True
+
+    found = findings(RecordedCluster(run_as_non_root if harden else None), "K8S-012")
+    assert [f.resource for f in found] == ([] if harden else ["dev/user-service-58f4d6c9b7-wz5rn"])
+
+
+def test_unreachable_context_skips_in_one_line(tmp_path):
+    from tests.helpers import VERIFY, run_suite
+
+    done = run_suite(
+        str(VERIFY / "test_pipeline.py"),
+        "-m",
+        "live",
+        "-rs",
+        "--kube-context",
+        "nowhere",
+        "--reports",
+        str(tmp_path / "r"),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "no reachable Kubernetes context (nowhere)" in done.stdout
+    assert "Traceback" not in done.stdout

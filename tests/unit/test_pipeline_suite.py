@@ -1,0 +1,27 @@
+"""The pipeline family end to end: one pinned SHA replaced by @main fails naming file and line."""
+
+import re
+
+from tests.helpers import ROOT, VERIFY, infra_copy, junit_failures, run_suite
+
+WORKFLOW = ".github/workflows/security-scan.yaml"
+
+
+def test_main_instead_of_a_pinned_sha_fails_naming_file_and_line(tmp_path):
+    text = (ROOT / "infra" / WORKFLOW).read_text()
+    pinned = re.search(r"uses: actions/checkout@[0-9a-f]{40}[^\n]*", text).group(0)
+    line = text[: text.index(pinned)].count("\n") + 1
+    infra = infra_copy(tmp_path, WORKFLOW, pinned, "uses: actions/checkout@main")
+    done = run_suite(
+        str(VERIFY / "test_pipeline.py"),
+        "-m",
+        "static",
+        "--infra",
+        str(infra),
+        "--reports",
+        str(tmp_path / "r"),
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    failures = junit_failures(tmp_path / "r" / "junit.xml")
+    assert f"{WORKFLOW}:{line}: PIPE-001" in failures.pop("test_pipeline[PIPE-001]")
+    assert set(failures) <= {"test_pipeline[PIPE-005]"}, failures  # zizmor agrees
