@@ -12,7 +12,7 @@ import yaml
 
 from policies.aws import AwsTarget
 from policies.catalog import load_catalog
-from policies.model import Finding, Waiver, finding_to_json
+from policies.model import SEVERITIES, Finding, Waiver, finding_to_json
 from policies.reports import PolicyResult, write_sarif, write_summary
 from policies.waivers import DEFAULT_WAIVERS, load_waivers, waiver_for
 
@@ -37,6 +37,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="PostgreSQL DSN of a role that may SET ROLE to the app and service roles "
         "(default: a throwaway cluster with --infra's migrations applied)",
     )
+    group.addoption(
+        "--family",
+        default=None,
+        help="comma-separated policy families to run (waf,rls,secrets,alarms,metrics,...)",
+    )
+    group.addoption(
+        "--fail-on",
+        default="low",
+        choices=SEVERITIES,
+        help="lowest severity that fails a test; findings below are reported only",
+    )
+    group.addoption(
+        "--list-policies", action="store_true", help="print the policy reference and exit"
+    )
     group.addoption("--kube-context", default=None, help="kubeconfig context for live kube probes")
     group.addoption(
         "--prometheus-url",
@@ -48,6 +62,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=str(DEFAULT_WAIVERS),
         help="waivers file (default: policies/waivers.yaml of the suite)",
     )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("--list-policies"):
+        from policies.docs import render
+
+        print(render(load_catalog()), end="")
+        return 0
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--family: keep only the policy tests of the named families (self-tests stay)."""
+    wanted = config.getoption("--family")
+    if not wanted:
+        return
+    families = {f.strip() for f in wanted.split(",") if f.strip()}
+    unknown = families - {p.family for p in load_catalog().values()}
+    if unknown:
+        raise pytest.UsageError(f"--family: unknown {', '.join(sorted(unknown))}")
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        policy = callspec.params.get("policy") if callspec else None
+        family = load_catalog()[policy].family if policy in load_catalog() else None
+        (drop if family is not None and family not in families else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -188,6 +231,11 @@ def gate(request: pytest.FixtureRequest, waivers: list[Waiver]) -> Gate:
                 failing.append(finding)
         request.node.pingvas_policy = policy_id
         request.node.pingvas_findings = recorded
+        floor = SEVERITIES.index(request.config.getoption("--fail-on"))
+        if SEVERITIES.index(policy.severity) < floor:
+            for data in recorded:
+                data["below_fail_on"] = data["waiver"] is None
+            failing = []
         if failing:
             header = f"{policy_id} [{policy.severity}] {policy.title}: {len(failing)} finding(s)"
             body = "\n".join(f"  {f.render(policy.remediation)}" for f in failing)
@@ -435,7 +483,16 @@ def prometheus_target(pytestconfig: pytest.Config, metrics_static: Any) -> Itera
 
     url = pytestconfig.getoption("--prometheus-url")
     if url:
-        yield Prometheus(url.rstrip("/")), []
+        import requests
+
+        prometheus, cause = Prometheus(url.rstrip("/")), None
+        try:
+            prometheus.api("status/buildinfo")
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            cause = " ".join(str(exc).split())[:200]
+        if cause is not None:
+            pytest.fail(f"cannot reach Prometheus at {url}: {cause}", pytrace=False)
+        yield prometheus, []
         return
     stand_ins, stops = _stand_ins(metrics_static)
     jobs, without = [], []

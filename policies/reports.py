@@ -143,6 +143,7 @@ def write_summary(
                 _md(
                     f"{f['where']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
                     + (" — waived" if f.get("waiver") else "")
+                    + (" — below --fail-on" if f.get("below_fail_on") else "")
                 )
                 for f in r.findings
             ) or _md(r.reason)

@@ -1,0 +1,79 @@
+"""The gate as users run it: policy reference, --family, --fail-on, unreachable endpoints."""
+
+from policies.catalog import load_catalog
+from policies.docs import render
+from tests.helpers import FIXTURES, ROOT, VERIFY, junit_failures, run_suite
+
+
+def test_policy_reference_is_current_and_listed_by_pytest():
+    expected = render(load_catalog())
+    assert (ROOT / "docs" / "policies.md").read_text() == expected, (
+        "docs/policies.md is stale: run `.venv/bin/pytest --list-policies > docs/policies.md`"
+    )
+    done = run_suite("--list-policies")
+    assert done.returncode == 0 and done.stdout == expected
+
+
+def test_family_selects_policy_tests(tmp_path):
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "static",
+        "--family",
+        "waf",
+        "--collect-only",
+        "-q",
+        "--reports",
+        str(tmp_path),
+    )
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    assert ids and all("test_waf.py" in i or "test_sources.py" in i for i in ids), ids
+    bad = run_suite(str(VERIFY), "--family", "nope", "--collect-only", "--reports", str(tmp_path))
+    assert bad.returncode != 0 and "--family: unknown nope" in bad.stderr
+
+
+def test_fail_on_reports_lower_findings_without_failing(tmp_path):
+    seed = str(FIXTURES / "seed")
+    for fail_on, failing in (("low", True), ("critical", False)):
+        reports = tmp_path / fail_on
+        run_suite(
+            str(VERIFY / "test_alarms.py"),
+            "-m",
+            "static",
+            "--infra",
+            seed,
+            "--fail-on",
+            fail_on,
+            "--reports",
+            str(reports),
+        )
+        failures = junit_failures(reports / "junit.xml")
+        assert ("test_static[ALM-006]" in failures) is failing  # ALM-006 is medium
+        summary = (reports / "summary.md").read_text()
+        assert ("below --fail-on" in summary) is not failing
+
+
+def test_unreachable_endpoints_fail_in_one_line_each(tmp_path):
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "live",
+        "--aws-endpoint",
+        "http://127.0.0.1:9",
+        "--pg-dsn",
+        "host=127.0.0.1 port=9 user=x dbname=x connect_timeout=3",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+        "--reports",
+        str(tmp_path),
+        timeout=300,
+    )
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "Traceback" not in out
+    for endpoint in (
+        "cannot reach http://127.0.0.1:9",
+        "cannot connect to PostgreSQL",
+        "cannot reach Prometheus at http://127.0.0.1:9",
+    ):
+        assert endpoint in out, endpoint
