@@ -22,7 +22,6 @@ def test_family_selects_policy_tests(tmp_path):
         "--family",
         "waf",
         "--collect-only",
-        "-q",
         "--reports",
         str(tmp_path),
     )
