@@ -54,14 +54,27 @@ def load_yaml_files(base: Path, errors: list[ParseError]) -> list[YamlFile]:
     files = []
     for path in sorted([*base.rglob("*.yaml"), *base.rglob("*.yml")]):
         try:
-            documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))
+            text = path.read_text(encoding="utf-8")
+            documents = list(yaml.load_all(text, Loader=_Loader))
         except UnicodeDecodeError as exc:
             errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
             continue
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            errors.append(ParseError(path, mark.line + 1 if mark else None, str(problem)))
+            position = getattr(exc, "position", None)  # reader errors (control characters)
+            line = (
+                mark.line + 1
+                if mark
+                else text[:position].count("\n") + 1
+                if isinstance(position, int)
+                else None
+            )
+            problem = (
+                getattr(exc, "problem", None)
+                or getattr(exc, "reason", None)
+                or str(exc).splitlines()[0]
+            )
+            errors.append(ParseError(path, line, str(problem)))
             continue
         files.append(YamlFile(path, [d for d in documents if d is not None]))
     return files
