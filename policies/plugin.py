@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -119,6 +120,7 @@ def _register_hypothesis_profiles() -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
+    _mask_report(report)
     callspec = getattr(item, "callspec", None)
     policy_id = getattr(item, "pingvas_policy", None) or (
         callspec and callspec.params.get("policy")
@@ -131,6 +133,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "findings": getattr(item, "pingvas_findings", []),
         }
     return report
+
+
+def _mask_report(report: pytest.TestReport) -> None:
+    """Registered secret values never leave the process: not in failure text, not in captured
+    output or logs (JUnit and the terminal are written from these)."""
+    from policies.redact import mask
+
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        text = str(report.longrepr)
+        if mask(text) != text:
+            report.longrepr = mask(text)
+    elif isinstance(report.longrepr, tuple):
+        path, line, message = report.longrepr
+        report.longrepr = (path, line, mask(message))
+    report.sections = [(title, mask(content)) for title, content in report.sections]
 
 
 class _Collector:
@@ -214,13 +231,17 @@ def waivers(waivers_path: Path) -> list[Waiver]:
 def gate(request: pytest.FixtureRequest, waivers: list[Waiver]) -> Gate:
     """Apply waivers to a policy's findings, record them for the reports, fail on the rest."""
 
+    from policies.redact import mask
+
     def run(policy_id: str, findings: list[Finding]) -> None:
         policy = load_catalog()[policy_id]
         today = dt.date.today()
         recorded, failing = [], []
         for finding in findings:
             waiver = waiver_for(finding, waivers, today)
-            data = finding_to_json(finding)
+            data = {
+                k: mask(v) if isinstance(v, str) else v for k, v in finding_to_json(finding).items()
+            }
             data["waiver"] = (
                 {"reason": waiver.reason, "owner": waiver.owner, "expires": str(waiver.expires)}
                 if waiver
@@ -239,7 +260,7 @@ def gate(request: pytest.FixtureRequest, waivers: list[Waiver]) -> Gate:
         if failing:
             header = f"{policy_id} [{policy.severity}] {policy.title}: {len(failing)} finding(s)"
             body = "\n".join(f"  {f.render(policy.remediation)}" for f in failing)
-            pytest.fail(f"{header}\n{body}", pytrace=False)
+            pytest.fail(mask(f"{header}\n{body}"), pytrace=False)
 
     return run
 
@@ -361,8 +382,19 @@ def pg_cluster(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def pg_dsn(pytestconfig: pytest.Config, pg_cluster: Any) -> str:
-    """The platform database: --pg-dsn, or the embedded cluster's."""
-    return pytestconfig.getoption("--pg-dsn") or pg_cluster.dsn(dbname="pingvas")
+    """The platform database: --pg-dsn (its password is masked in every output), or the
+    embedded cluster's."""
+    given = pytestconfig.getoption("--pg-dsn")
+    if given:
+        from psycopg.conninfo import conninfo_to_dict
+
+        from policies.redact import register
+
+        # an unparseable DSN fails at connect, in one line
+        with contextlib.suppress(Exception):
+            register(conninfo_to_dict(given).get("password"))
+        return given
+    return pg_cluster.dsn(dbname="pingvas")
 
 
 def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> None:

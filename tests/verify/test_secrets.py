@@ -12,6 +12,7 @@ from psycopg import sql
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding
 from policies.pycode import find_module, import_file
+from policies.redact import register
 from policies.registry import all_checks
 from tests.helpers import replace_current_secret
 
@@ -82,6 +83,7 @@ def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, infra_dir,
         )
     arn, lambda_arn = described[0]["ARN"], described[0]["RotationLambdaARN"]
     value = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    register(value["password"])
     with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
         conn.execute(
             sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
@@ -112,6 +114,7 @@ def _logs_in(rotation, version_id):
     value = json.loads(
         rotation.sm.get_secret_value(SecretId=rotation.arn, VersionId=version_id)["SecretString"]
     )
+    register(value["password"])
     try:
         with psycopg.connect(
             host=value["host"],
