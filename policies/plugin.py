@@ -52,6 +52,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--list-policies", action="store_true", help="print the policy reference and exit"
     )
+    group.addoption(
+        "--allow-mutation",
+        action="store_true",
+        help="on --target aws, allow the probes that change state (test subscriptions, forced "
+        "alarms); read-only without it",
+    )
+    group.addoption(
+        "--waf-probe-url",
+        default=None,
+        help="send a bounded set of attack requests (SQLi, XSS, oversized body) to this URL "
+        "and expect 403 from the WAF",
+    )
     group.addoption("--kube-context", default=None, help="kubeconfig context for live kube probes")
     group.addoption(
         "--prometheus-url",

@@ -59,6 +59,7 @@ def findings(family: str, directory: Path, policy_id: str):
 def test_every_catalog_policy_has_a_body():
     special = {  # bodies in tests/verify
         "WAF-011": "drift",
+        "WAF-013": "attack probe (--waf-probe-url)",
         "RLS-020": "isolation",
         "SEC-010": "rotation",
         "ALM-010": "drift",

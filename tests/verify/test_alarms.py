@@ -43,8 +43,10 @@ def test_drift(policy, alarms_static, alarms_live, gate):
 @pytest.fixture
 def subscriber(pytestconfig, aws_target, alarms_static):
     """An SQS queue subscribed to the alarm topic for the test, removed afterwards."""
-    if pytestconfig.getoption("--target") == "aws":
-        pytest.skip("subscribes a test queue and publishes: runs on --target local")
+    if pytestconfig.getoption("--target") == "aws" and not pytestconfig.getoption(
+        "--allow-mutation"
+    ):
+        pytest.skip("subscribes a test queue and forces an alarm: pass --allow-mutation on aws")
     sns, sqs = aws_target.client("sns"), aws_target.client("sqs")
     used = {a.removeprefix("sns:") for alarm in alarms_static.alarms for a in alarm.alarm_actions}
     topics = [
