@@ -8,6 +8,8 @@ from typing import Any
 
 from policies.model import Location
 
+TIMEOUT_S = 10  # per API call (connect and read)
+
 
 @dataclass
 class ExternalSecretState:
@@ -47,7 +49,9 @@ def read_live(context: str, core: Any, apps: Any, custom: Any) -> KubeInventory:
     """Read through the kubernetes client's API objects (CoreV1Api, AppsV1Api,
     CustomObjectsApi); tests pass objects answering from recorded responses."""
     inv = KubeInventory(context)
-    listing = custom.list_cluster_custom_object("external-secrets.io", "v1", "externalsecrets")
+    listing = custom.list_cluster_custom_object(
+        "external-secrets.io", "v1", "externalsecrets", _request_timeout=TIMEOUT_S
+    )
     for item in listing.get("items", []):
         meta, spec, status = item["metadata"], item.get("spec", {}), item.get("status", {})
         ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), {})
@@ -63,11 +67,11 @@ def read_live(context: str, core: Any, apps: Any, custom: Any) -> KubeInventory:
                 sorted(set(keys)),
             )
         )
-    for secret in core.list_secret_for_all_namespaces().items:
+    for secret in core.list_secret_for_all_namespaces(_request_timeout=TIMEOUT_S).items:
         inv.secret_keys[(secret.metadata.namespace, secret.metadata.name)] = sorted(
             secret.data or {}
         )
-    for ds in apps.list_daemon_set_for_all_namespaces().items:
+    for ds in apps.list_daemon_set_for_all_namespaces(_request_timeout=TIMEOUT_S).items:
         inv.daemonsets.append(
             Workload(
                 "DaemonSet",
@@ -79,7 +83,7 @@ def read_live(context: str, core: Any, apps: Any, custom: Any) -> KubeInventory:
                 ds.status.number_ready or 0,
             )
         )
-    for pod in core.list_pod_for_all_namespaces().items:
+    for pod in core.list_pod_for_all_namespaces(_request_timeout=TIMEOUT_S).items:
         inv.pods.append(
             Workload(
                 "Pod",

@@ -35,16 +35,16 @@ class RecordedCluster:
     def _model(self, name, model):
         return self.client.deserialize(_Response(self.answers[name]), model)
 
-    def list_secret_for_all_namespaces(self):
+    def list_secret_for_all_namespaces(self, _request_timeout):
         return self._model("secrets", "V1SecretList")
 
-    def list_pod_for_all_namespaces(self):
+    def list_pod_for_all_namespaces(self, _request_timeout):
         return self._model("pods", "V1PodList")
 
-    def list_daemon_set_for_all_namespaces(self):
+    def list_daemon_set_for_all_namespaces(self, _request_timeout):
         return self._model("daemonsets", "V1DaemonSetList")
 
-    def list_cluster_custom_object(self, group, version, plural):
+    def list_cluster_custom_object(self, group, version, plural, _request_timeout):
         assert (group, version, plural) == ("external-secrets.io", "v1", "externalsecrets")
         return copy.deepcopy(self.answers["externalsecrets"])
 
