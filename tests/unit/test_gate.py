@@ -76,3 +76,12 @@ def test_unreachable_endpoints_fail_in_one_line_each(tmp_path):
         "cannot reach Prometheus at http://127.0.0.1:9",
     ):
         assert endpoint in out, endpoint
+
+
+def test_parallel_run_gathers_every_worker_into_the_reports(tmp_path):
+    done = run_suite(str(VERIFY), "-m", "static", "-n", "2", "--reports", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:]
+    summary = (tmp_path / "summary.md").read_text()
+    for family in ("waf", "rls", "secrets", "alarms", "metrics", "pipeline", "logging", "k8s"):
+        assert f"| {family} |" in summary, family
+    assert "| 0 |" in summary.splitlines()[4]  # no failure in the first family row
