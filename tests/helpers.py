@@ -89,3 +89,12 @@ def replace_current_secret(sm, arn: str, value: str) -> str:
         SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old
     )
     return new
+
+
+def failures_on_copy(
+    tmp: Path, relative: str, old: str, new: str, *args: str, timeout: int = 300
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run the suite (args) on a copy of infra/ with one text replaced; the run and its failures."""
+    infra = infra_copy(tmp, relative, old, new)
+    done = run_suite(*args, "--infra", str(infra), "--reports", str(tmp / "r"), timeout=timeout)
+    return done, junit_failures(tmp / "r" / "junit.xml")

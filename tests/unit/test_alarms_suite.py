@@ -6,27 +6,20 @@ import pytest
 from policies.alarms.drift import drift
 from policies.alarms.live import read_live
 from policies.catalog import load_catalog
-from tests.helpers import VERIFY, infra_copy, junit_failures, run_suite
+from tests.helpers import VERIFY, failures_on_copy
 
 
 def test_threshold_beyond_bound_fails_statically_naming_alarm_file_and_line(tmp_path):
-    infra = infra_copy(
+    done, failures = failures_on_copy(
         tmp_path,
         "terraform/modules/alarms/main.tf",
         "  threshold           = 80\n",
         "  threshold           = 97\n",
-    )
-    done = run_suite(
         str(VERIFY / "test_alarms.py"),
         "-m",
         "static",
-        "--infra",
-        str(infra),
-        "--reports",
-        str(tmp_path / "r"),
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert set(failures) == {"test_static[ALM-002]"}, failures
     message = failures["test_static[ALM-002]"]
     assert "terraform/modules/alarms/main.tf:41: ALM-002 dev-pingvas-rds-cpu-high" in message

@@ -8,7 +8,7 @@ import pytest
 
 from policies.prometheus import serve_app, start
 from policies.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, infra_copy, junit_failures, run_suite
+from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy
 
 pytestmark = pytest.mark.live
 VALUES = "k8s/monitoring/prometheus-values.yaml"
@@ -18,17 +18,10 @@ def test_removing_the_gpu_exporter_fails_statically_and_live(tmp_path):
     text = (ROOT / "infra" / VALUES).read_text()
     start_at = text.index("      # NVIDIA dcgm-exporter")
     dcgm_job = text[start_at : text.index("\ngrafana:", start_at)]
-    infra = infra_copy(tmp_path, VALUES, dcgm_job, "")
-    done = run_suite(
-        str(VERIFY / "test_metrics.py"),
-        "--infra",
-        str(infra),
-        "--reports",
-        str(tmp_path / "r"),
-        timeout=300,
+    done, failures = failures_on_copy(
+        tmp_path, VALUES, dcgm_job, "", str(VERIFY / "test_metrics.py")
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     static = failures.pop("test_static[MET-001]")
     assert (
         "panel 'GPU utilisation'" in static

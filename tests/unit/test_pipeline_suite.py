@@ -2,7 +2,7 @@
 
 import re
 
-from tests.helpers import ROOT, VERIFY, infra_copy, junit_failures, run_suite
+from tests.helpers import ROOT, VERIFY, failures_on_copy
 
 WORKFLOW = ".github/workflows/security-scan.yaml"
 
@@ -11,17 +11,15 @@ def test_main_instead_of_a_pinned_sha_fails_naming_file_and_line(tmp_path):
     text = (ROOT / "infra" / WORKFLOW).read_text()
     pinned = re.search(r"uses: actions/checkout@[0-9a-f]{40}[^\n]*", text).group(0)
     line = text[: text.index(pinned)].count("\n") + 1
-    infra = infra_copy(tmp_path, WORKFLOW, pinned, "uses: actions/checkout@main")
-    done = run_suite(
+    done, failures = failures_on_copy(
+        tmp_path,
+        WORKFLOW,
+        pinned,
+        "uses: actions/checkout@main",
         str(VERIFY / "test_pipeline.py"),
         "-m",
         "static",
-        "--infra",
-        str(infra),
-        "--reports",
-        str(tmp_path / "r"),
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert f"{WORKFLOW}:{line}: PIPE-001" in failures.pop("test_pipeline[PIPE-001]")
     assert set(failures) <= {"test_pipeline[PIPE-005]"}, failures  # zizmor agrees

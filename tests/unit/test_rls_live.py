@@ -14,7 +14,7 @@ from policies.postgres import start_cluster
 from policies.pycode import find_module, import_file
 from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, infra_copy, junit_failures, run_suite
+from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy, infra_copy, run_suite
 
 pytestmark = pytest.mark.live
 PARAMS = load_catalog()["RLS-020"].params
@@ -89,19 +89,15 @@ def test_infra_session_helper_refuses_the_same_payload(pg_dsn, infra_dir):
 
 
 def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
-    infra = infra_copy(
-        tmp_path, MIGRATION, "ALTER TABLE dev_pingvas.images FORCE ROW LEVEL SECURITY;\n", ""
-    )
-    done = run_suite(
+    done, failures = failures_on_copy(
+        tmp_path,
+        MIGRATION,
+        "ALTER TABLE dev_pingvas.images FORCE ROW LEVEL SECURITY;\n",
+        "",
         str(VERIFY / "test_rls.py"),
-        "--infra",
-        str(infra),
-        "--reports",
-        str(tmp_path / "r"),
         timeout=600,
     )
     assert done.returncode == 1, done.stdout[-3000:]
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert set(failures) == {"test_static[RLS-002]", "test_live[RLS-002]"}, failures
     for message in failures.values():
         assert "dev_pingvas.images" in message and "dev_pingvas.boards" not in message

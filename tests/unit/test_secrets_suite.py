@@ -5,26 +5,22 @@ import json
 
 import pytest
 
-from tests.helpers import VERIFY, infra_copy, junit_failures, replace_current_secret, run_suite
+from tests.helpers import VERIFY, failures_on_copy, infra_copy, replace_current_secret, run_suite
 
 SECRETS_MODULE = "terraform/modules/secrets/main.tf"
 
 
 def test_renamed_secret_key_fails_the_external_secret_check_naming_both_files(tmp_path):
-    infra = infra_copy(
-        tmp_path, SECRETS_MODULE, "    dbname   = var.db_name", "    database = var.db_name"
-    )
-    done = run_suite(
+    done, failures = failures_on_copy(
+        tmp_path,
+        SECRETS_MODULE,
+        "    dbname   = var.db_name",
+        "    database = var.db_name",
         str(VERIFY / "test_secrets.py"),
         "-m",
         "static",
-        "--infra",
-        str(infra),
-        "--reports",
-        str(tmp_path / "r"),
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert set(failures) == {"test_static[SEC-006]"}, failures
     message = failures["test_static[SEC-006]"]
     assert "k8s/secrets/db-credentials.yaml:46" in message  # the property line
