@@ -9,6 +9,11 @@ from pathlib import Path
 from types import ModuleType
 
 
+def call_name(func: ast.expr) -> str:
+    """The name a call is made by: `f(...)` -> "f", `x.f(...)` -> "f", anything else -> ""."""
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
 def find_module(base: Path, functions: set[str], mentions: tuple[str, ...] = ()) -> Path | None:
     """The first .py file under base defining all `functions` at top level and containing every
     string of `mentions` in its source."""

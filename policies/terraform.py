@@ -18,6 +18,7 @@ import hcl2
 
 META_KEYS = ("__start_line__", "__end_line__")
 MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
+_JSONENCODE = re.compile(r"^\$\{jsonencode\((\{.*\})\)\}$", re.S)
 _VAR = re.compile(r"\$\{\s*(var|local)\.([A-Za-z0-9_-]+)\s*\}")
 _REF = re.compile(
     r"^\$\{\s*((?:module\.[A-Za-z0-9_-]+\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[^}]*)?\}$"
@@ -267,6 +268,13 @@ def resolve(value: Any, scope: dict[str, dict[str, Any]]) -> Any:
         return match.group(0) if isinstance(known, dict | list) else _scalar_text(known)
 
     return _VAR.sub(substitute, value)
+
+
+def jsonencode_argument(value: Any) -> str | None:
+    """The object literal inside `jsonencode({...})` as python-hcl2 renders it (JSON-like text),
+    or None when the value is not such a call."""
+    match = _JSONENCODE.match(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
 
 
 def _scalar_text(value: Any) -> str:

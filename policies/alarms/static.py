@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from policies.alarms.model import (
@@ -16,9 +15,8 @@ from policies.alarms.model import (
     number,
 )
 from policies.model import Location
-from policies.terraform import TfProject, TfResource
+from policies.terraform import TfProject, TfResource, jsonencode_argument
 
-_JSONENCODE = re.compile(r"^\$\{jsonencode\((\{.*\})\)\}$", re.S)
 _ATTRIBUTES = (
     "comparison_operator",
     "threshold",
@@ -62,9 +60,8 @@ def read_static(project: TfProject) -> AlarmsInventory:
 
 def _policy(key: TfResource) -> Any:
     text = key.body.get("policy")
-    match = _JSONENCODE.match(text) if isinstance(text, str) else None
     try:
-        return json.loads(match.group(1) if match else str(text))
+        return json.loads(jsonencode_argument(text) or str(text))
     except json.JSONDecodeError:
         return None
 

@@ -21,6 +21,7 @@ from policies.metrics.model import (
     SeriesDef,
 )
 from policies.model import Location
+from policies.pycode import call_name
 from policies.terraform import ParseError
 from policies.yamlfile import LineDict, YamlFile
 
@@ -77,14 +78,10 @@ def _app_code(inv: MetricsInventory, path: Path) -> None:
         if isinstance(t, ast.Name)
     }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _name(node.func) in _TYPES and node.args:
-            _series(inv, node, _TYPES[_name(node.func)], app, Location(path, node.lineno))
+        if isinstance(node, ast.Call) and call_name(node.func) in _TYPES and node.args:
+            _series(inv, node, _TYPES[call_name(node.func)], app, Location(path, node.lineno))
         if isinstance(node, ast.FunctionDef) and _serves_metrics(node):
             inv.endpoints.append(_endpoint(node, app, Location(path, node.lineno), constants))
-
-
-def _name(func: ast.expr) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
 def _series(inv: MetricsInventory, call: ast.Call, type_: str, app: str, where: Location) -> None:
@@ -114,7 +111,7 @@ def _series(inv: MetricsInventory, call: ast.Call, type_: str, app: str, where: 
 def _serves_metrics(fn: ast.FunctionDef) -> bool:
     return any(
         isinstance(d, ast.Call)
-        and _name(d.func) in ("get", "route", "api_route")
+        and call_name(d.func) in ("get", "route", "api_route")
         and d.args
         and isinstance(d.args[0], ast.Constant)
         and d.args[0].value == "/metrics"
@@ -131,7 +128,7 @@ def _endpoint(
     shown = ast.unparse(value) if value is not None else "nothing"
     ok = (
         isinstance(value, ast.Call)
-        and _name(value.func) in ("Response", "PlainTextResponse")
+        and call_name(value.func) in ("Response", "PlainTextResponse")
         and any(
             k.arg == "media_type"
             and any(

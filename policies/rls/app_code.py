@@ -11,6 +11,7 @@ from pyflakes import api as pyflakes_api
 from pyflakes import messages as pyflakes_messages
 
 from policies.model import Location
+from policies.pycode import call_name
 from policies.rls.model import ExecutedSql, RlsInventory, UndefinedName
 from policies.terraform import ParseError
 
@@ -42,7 +43,7 @@ def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError])
             if isinstance(target, ast.Name)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _callee(node) in EXECUTORS and node.args:
+            if isinstance(node, ast.Call) and call_name(node.func) in EXECUTORS and node.args:
                 arg = node.args[0]
                 if isinstance(arg, ast.Name) and arg.id in constants:
                     arg = constants[arg.id]  # SQL kept in a module-level constant
@@ -63,11 +64,6 @@ def _imports_driver(tree: ast.Module) -> bool:
     return False
 
 
-def _callee(call: ast.Call) -> str | None:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-
-
 def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
     """The SQL an argument carries; None when it is not SQL text (a variable, a text() call)."""
     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -76,9 +72,9 @@ def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
         parts = [v.value if isinstance(v, ast.Constant) else "{}" for v in arg.values]
         built = "f-string" if any(isinstance(v, ast.FormattedValue) for v in arg.values) else None
         return ExecutedSql("".join(str(p) for p in parts), built, where)
-    if isinstance(arg, ast.Call) and _callee(arg) == "format":
+    if isinstance(arg, ast.Call) and call_name(arg.func) == "format":
         base = arg.func.value if isinstance(arg.func, ast.Attribute) else None
-        if isinstance(base, ast.Call) and _callee(base) in SAFE_COMPOSERS:
+        if isinstance(base, ast.Call) and call_name(base.func) in SAFE_COMPOSERS:
             return None  # psycopg.sql.SQL(...).format(Identifier(...), Literal(...)) quotes
         literal = base.value if isinstance(base, ast.Constant) else "{}"
         return ExecutedSql(str(literal), "str.format", where)

@@ -16,7 +16,7 @@ from policies.secrets.model import (
     SecretsInventory,
     StateLeak,
 )
-from policies.terraform import TfProject, TfResource
+from policies.terraform import TfProject, TfResource, jsonencode_argument
 from policies.yamlfile import LineDict, YamlFile
 
 SECRETISH = re.compile(
@@ -25,7 +25,6 @@ SECRETISH = re.compile(
 _VALUE_ATTRIBUTES = ("secret_string_wo", "secret_string", "secret_binary")
 _LITERAL_SECRET_ATTRIBUTES = {"secret_string", "password", "master_password", "token", "api_key"}
 _STATE_RESOURCES = ("random_password", "random_string")
-_JSONENCODE = re.compile(r"^\$\{jsonencode\((\{.*\})\)\}$", re.S)
 
 
 def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInventory:
@@ -77,8 +76,8 @@ def _value(project: TfProject, res: TfResource, secret: Secret) -> None:
         res.path, project.attr_line(res.path, res.body, attribute or "secret_id"), res.address
     )
     value = res.body.get(attribute) if attribute else None
-    if isinstance(value, str) and (match := _JSONENCODE.match(value)):
-        secret.json_keys = _object_keys(match.group(1))
+    if (argument := jsonencode_argument(value)) is not None:
+        secret.json_keys = _object_keys(argument)
 
 
 def _object_keys(text: str) -> list[str] | None:
