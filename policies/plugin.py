@@ -154,8 +154,9 @@ def _mask_report(report: pytest.TestReport) -> None:
 
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):
         text = str(report.longrepr)
-        if mask(text) != text:
-            report.longrepr = mask(text)
+        masked = mask(text)
+        if masked != text:  # keep pytest's structured repr when nothing was masked
+            report.longrepr = masked
     elif isinstance(report.longrepr, tuple):
         path, line, message = report.longrepr
         report.longrepr = (path, line, mask(message))
