@@ -117,16 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.option.xmlpath:
             config.option.xmlpath = str(reports / "junit.xml")
         config.pluginmanager.register(_Collector(config), "pingvas-collector")
-    _register_hypothesis_profiles()
-
-
-def _register_hypothesis_profiles() -> None:
-    """`default`: 200 generated scenarios per property; `long`: 2,000 (--hypothesis-profile)."""
-    from hypothesis import HealthCheck, settings
-
-    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-    settings.register_profile("default", max_examples=200, **common)
-    settings.register_profile("long", max_examples=2000, **common)
+    if config.getoption("hypothesis_profile", None):
+        import policies.hypothesis_profiles  # noqa: F401 - registers the named profiles
 
 
 @pytest.hookimpl(wrapper=True)
@@ -217,11 +209,23 @@ def infra_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def terraform_project(infra_dir: Path) -> Any:
+def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Any:
+    """The files under --infra, each read and parsed once per session; HCL parses cached in
+    pytest's cache directory (`--cache-clear` empties it, `-p no:cacheprovider` disables it)."""
+    from policies.sources import Sources
+
+    cache = getattr(pytestconfig, "cache", None)
+    worker = getattr(pytestconfig, "workerinput", {"workerid": "gw0", "workercount": 1})
+    share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
+    return Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share)
+
+
+@pytest.fixture(scope="session")
+def terraform_project(sources: Any) -> Any:
     """All Terraform under --infra, parsed once per session."""
     from policies.terraform import load_project
 
-    return load_project(infra_dir)
+    return load_project(sources)
 
 
 @pytest.fixture(scope="session")
@@ -368,15 +372,15 @@ def waf_live(pytestconfig: pytest.Config, aws_target: AwsTarget) -> Any:
 
 
 @pytest.fixture(scope="session")
-def rls_static(infra_dir: Path) -> Any:
+def rls_static(sources: Any) -> Any:
     """Row-level security as declared: SQL migrations and the app's database code."""
     from policies.rls.static import read_static
 
-    return read_static(infra_dir)
+    return read_static(sources)
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[Any]:
+def pg_cluster(pytestconfig: pytest.Config, sources: Any) -> Iterator[Any]:
     """The embedded PostgreSQL with every *.sql file under --infra applied in path order to a
     database `pingvas`; None when --pg-dsn names an existing database."""
     if pytestconfig.getoption("--pg-dsn"):
@@ -387,7 +391,7 @@ def pg_cluster(pytestconfig: pytest.Config, infra_dir: Path) -> Iterator[Any]:
     cluster = _bring_up(start_cluster)
     pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(cluster.timings)
     try:
-        _migrated(cluster, infra_dir, "pingvas")
+        _migrated(cluster, sources, "pingvas")
         yield cluster
     finally:
         cluster.stop()
@@ -410,7 +414,7 @@ def pg_dsn(pytestconfig: pytest.Config, pg_cluster: Any) -> str:
     return pg_cluster.dsn(dbname="pingvas")
 
 
-def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> None:
+def _migrated(cluster: Any, sources: Any, dbname: str) -> None:
     """Create the database and apply the migrations; a failing one fails in one line naming it."""
     import psycopg
     from psycopg import sql
@@ -419,9 +423,9 @@ def _migrated(cluster: Any, infra_dir: Path, dbname: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     failure = None
     with psycopg.connect(cluster.dsn(dbname=dbname), autocommit=True) as conn:
-        for path in sorted(infra_dir.rglob("*.sql")):
+        for path in sources.files(".sql"):
             try:
-                conn.execute(path.read_text())
+                conn.execute(sources.text(path))
             except psycopg.Error as exc:
                 failure = f"{path}: migration failed: {exc.sqlstate}: {' '.join(str(exc).split())}"
                 break
@@ -468,12 +472,12 @@ def rls_live(pg_conn: Any, pg_dsn: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def yaml_files(infra_dir: Path) -> Any:
+def yaml_files(sources: Any) -> Any:
     """Every YAML file under --infra, parsed once (with line numbers); parse errors kept."""
     from policies.yamlfile import load_yaml_files
 
     errors: list[Any] = []
-    files = load_yaml_files(infra_dir, errors)
+    files = load_yaml_files(sources, errors)
     return files, errors
 
 
@@ -510,11 +514,11 @@ def alarms_live(aws_target: AwsTarget) -> Any:
 
 
 @pytest.fixture(scope="session")
-def metrics_static(infra_dir: Path, yaml_files: Any) -> Any:
+def metrics_static(sources: Any, yaml_files: Any) -> Any:
     """Metrics as declared: app code, scrape jobs, ServiceMonitors, rules, dashboards."""
     from policies.metrics.static import read_static
 
-    return read_static(infra_dir, yaml_files[0], yaml_files[1])
+    return read_static(sources, yaml_files[0], yaml_files[1])
 
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "metrics"
@@ -627,11 +631,11 @@ def _await_scrapes(prometheus: Any, timeout: float = 30) -> None:
 
 
 @pytest.fixture(scope="session")
-def pipeline_static(infra_dir: Path, yaml_files: Any) -> Any:
+def pipeline_static(sources: Any, yaml_files: Any) -> Any:
     """Workflows (and zizmor's audit of them) and Helm install scripts under --infra."""
     from policies.pipeline.static import read_static
 
-    return read_static(infra_dir, yaml_files[0])
+    return read_static(sources, yaml_files[0])
 
 
 @pytest.fixture(scope="session")

@@ -8,19 +8,23 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from policies.sources import Sources
+
 
 def call_name(func: ast.expr) -> str:
     """The name a call is made by: `f(...)` -> "f", `x.f(...)` -> "f", anything else -> ""."""
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
-def find_module(base: Path, functions: set[str], mentions: tuple[str, ...] = ()) -> Path | None:
-    """The first .py file under base defining all `functions` at top level and containing every
+def find_module(
+    sources: Sources, functions: set[str], mentions: tuple[str, ...] = ()
+) -> Path | None:
+    """The first .py file of the tree defining all `functions` at top level and containing every
     string of `mentions` in its source."""
-    for path in sorted(base.rglob("*.py")):
+    for path in sources.files(".py"):
         try:
-            text = path.read_text(encoding="utf-8")
-            tree = ast.parse(text)
+            text = sources.text(path)
+            tree = sources.python(path)
         except (SyntaxError, UnicodeDecodeError):
             continue
         defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}

@@ -54,7 +54,7 @@ def write_sarif(results: list[PolicyResult], catalog: dict[str, Policy], path: P
             }
         ],
     }
-    path.write_text(json.dumps(log, indent=2) + "\n")
+    path.write_text(json.dumps(log) + "\n")  # unindented: the C encoder, ~10x faster
 
 
 def _sarif_rule(policy: Policy) -> dict[str, Any]:

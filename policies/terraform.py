@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
+from policies.sources import Sources
 
 META_KEYS = ("__start_line__", "__end_line__")
 MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
@@ -97,6 +97,8 @@ class TfProject:
     tfvars: list[TfAssignment] = field(default_factory=list)
     module_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance -> resolved
     _lines: dict[Path, list[str]] = field(default_factory=dict, repr=False)
+    _by_address: dict[tuple[str, str], TfResource] = field(default_factory=dict, repr=False)
+    _indexed: int = field(default=-1, repr=False)  # len(resources) when _by_address was built
 
     def of_type(self, type_: str) -> list[TfResource]:
         return [r for r in self.resources if r.type == type_]
@@ -105,11 +107,12 @@ class TfProject:
         """The resource that an unresolved reference such as "${aws_x.y.arn}" names."""
         if not isinstance(value, str) or not (m := _REF.match(value)):
             return None
-        target = m.group(1)
-        for res in self.resources:
-            if res.instance == by.instance and f"{res.type}.{res.name}" == target:
-                return res
-        return None
+        if self._indexed != len(self.resources):
+            self._by_address = {}
+            for res in self.resources:  # the first of duplicate addresses wins
+                self._by_address.setdefault((res.instance, f"{res.type}.{res.name}"), res)
+            self._indexed = len(self.resources)
+        return self._by_address.get((by.instance, m.group(1)))
 
     def attr_line(self, path: Path, block: dict[str, Any], attr: str) -> int:
         """The line of `attr = ...` inside a block, else the block's first line."""
@@ -121,20 +124,20 @@ class TfProject:
         return start
 
 
-def load_project(base: Path) -> TfProject:
-    """Parse every .tf (and .tfvars) file under base and instantiate its modules."""
+def load_project(sources: Sources) -> TfProject:
+    """Parse every .tf (and .tfvars) file of the tree and instantiate its modules."""
+    base = sources.base
     project = TfProject(base=base)
     dirs: dict[Path, _ModuleDir] = {}
-    for path in sorted(base.rglob("*.tf")):
-        if ".terraform" in path.parts:
-            continue
-        parsed = _parse(path, project)
+    sources.load_hcl(sources.files(".tf", ".tfvars"))
+    for path in sources.files(".tf"):
+        parsed = _parse(path, project, sources)
         if parsed is None:
             continue
         mod = dirs.setdefault(path.parent, _ModuleDir(path.parent))
         _collect(mod, parsed, path, project)
-    for tfvars in sorted(base.rglob("*.tfvars")):
-        parsed = _parse(tfvars, project)
+    for tfvars in sources.files(".tfvars"):
+        parsed = _parse(tfvars, project, sources)
         if not parsed:
             continue
         whole = {"__start_line__": 1, "__end_line__": len(project._lines[tfvars])}
@@ -162,11 +165,10 @@ def load_project(base: Path) -> TfProject:
     return project
 
 
-def _parse(path: Path, project: TfProject) -> dict[str, Any] | None:
+def _parse(path: Path, project: TfProject, sources: Sources) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
-        project._lines[path] = text.splitlines()
-        return hcl2.loads(text, with_meta=True)
+        project._lines[path] = sources.text(path).splitlines()
+        return sources.hcl(path)
     except UnicodeDecodeError as exc:
         project.errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
     except Exception as exc:  # noqa: BLE001 - lark raises many types; each becomes one finding

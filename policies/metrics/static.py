@@ -22,6 +22,7 @@ from policies.metrics.model import (
 )
 from policies.model import Location
 from policies.pycode import call_name
+from policies.sources import Sources
 from policies.terraform import ParseError
 from policies.yamlfile import LineDict, YamlFile
 
@@ -29,17 +30,17 @@ _TYPES = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram", "Sum
 
 
 def read_static(
-    base: Path, yaml_files: list[YamlFile], errors: list[ParseError]
+    sources: Sources, yaml_files: list[YamlFile], errors: list[ParseError]
 ) -> MetricsInventory:
     inv = MetricsInventory()
     _dcgm(inv)
-    for path in sorted(base.rglob("*.py")):
-        _app_code(inv, path)
+    for path in sources.files(".py"):
+        _app_code(inv, path, sources)
     for file in yaml_files:
         for doc in file.documents:
             if isinstance(doc, LineDict):
                 _yaml(inv, file.path, doc)
-    for path in sorted(base.rglob("*.json")):
+    for path in sources.files(".json"):
         _dashboard(inv, path, errors)
     return inv
 
@@ -53,9 +54,9 @@ def _dcgm(inv: MetricsInventory) -> None:
         inv.series[name] = SeriesDef(name, type_, list(data["labels"]), "dcgm-exporter", where)
 
 
-def _app_code(inv: MetricsInventory, path: Path) -> None:
+def _app_code(inv: MetricsInventory, path: Path, sources: Sources) -> None:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = sources.python(path)
     except (SyntaxError, UnicodeDecodeError):
         return  # reported by SRC-001 through the RLS reader
     if "prometheus_client" not in {

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from policies.model import Location
 from policies.pipeline.model import HelmInstall, PipelineInventory, Workflow, ZizmorResult
+from policies.sources import Sources
 from policies.yamlfile import LineDict, YamlFile
 
 _HELM = re.compile(r"^\s*helm\s+(install|upgrade)\b")
 
 
-def read_static(base: Path, yaml_files: list[YamlFile]) -> PipelineInventory:
+def read_static(sources: Sources, yaml_files: list[YamlFile]) -> PipelineInventory:
     inv = PipelineInventory()
     for file in yaml_files:
         for doc in file.documents:
@@ -35,7 +36,7 @@ def read_static(base: Path, yaml_files: list[YamlFile]) -> PipelineInventory:
                         file.path, doc, [str(t) for t in triggers], Location(file.path, doc.line)
                     )
                 )
-    for path in sorted(base.rglob("*.sh")):
+    for path in sources.files(".sh"):
         _helm(inv, path)
     inv.zizmor = _zizmor([wf.path for wf in inv.workflows])
     return inv

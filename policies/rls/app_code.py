@@ -7,12 +7,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from pyflakes import api as pyflakes_api
 from pyflakes import messages as pyflakes_messages
+from pyflakes.checker import Checker
 
 from policies.model import Location
 from policies.pycode import call_name
 from policies.rls.model import ExecutedSql, RlsInventory, UndefinedName
+from policies.sources import Sources
 from policies.terraform import ParseError
 
 DRIVERS = ("psycopg", "psycopg2", "psycopg_pool", "sqlalchemy", "asyncpg")
@@ -20,11 +21,10 @@ EXECUTORS = ("execute", "executemany", "exec_driver_sql", "text")
 SAFE_COMPOSERS = ("SQL", "Composed")  # psycopg.sql: .format() quotes what it composes
 
 
-def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError]) -> None:
-    for path in sorted(base.rglob("*.py")):
+def read_app_code(sources: Sources, inventory: RlsInventory, errors: list[ParseError]) -> None:
+    for path in sources.files(".py"):
         try:
-            text = path.read_text(encoding="utf-8")
-            tree = ast.parse(text, filename=str(path))
+            tree = sources.python(path)
         except UnicodeDecodeError as exc:
             errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
             continue
@@ -34,7 +34,7 @@ def read_app_code(base: Path, inventory: RlsInventory, errors: list[ParseError])
         if not _imports_driver(tree):
             continue
         inventory.app_files.append(str(path))
-        inventory.undefined_names.extend(_undefined_names(path, text))
+        inventory.undefined_names.extend(_undefined_names(path, tree))
         constants = {
             target.id: node.value
             for node in tree.body
@@ -85,21 +85,11 @@ def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
     return None
 
 
-def _undefined_names(path: Path, text: str) -> list[UndefinedName]:
-    collected: list[UndefinedName] = []
-
-    class Reporter:
-        def flake(self, message: pyflakes_messages.Message) -> None:
-            if isinstance(message, pyflakes_messages.UndefinedName):
-                collected.append(
-                    UndefinedName(message.message_args[0], Location(path, message.lineno))
-                )
-
-        def unexpectedError(self, filename: str, msg: str) -> None:  # noqa: N802 - pyflakes API
-            return None
-
-        def syntaxError(self, *args: object) -> None:  # noqa: N802 - pyflakes API
-            return None
-
-    pyflakes_api.check(text, str(path), Reporter())
-    return collected
+def _undefined_names(path: Path, tree: ast.Module) -> list[UndefinedName]:
+    """pyflakes' undefined names, checked on the AST already parsed (pyflakes.api would parse the
+    file again)."""
+    return [
+        UndefinedName(message.message_args[0], Location(path, message.lineno))
+        for message in Checker(tree, filename=str(path)).messages
+        if isinstance(message, pyflakes_messages.UndefinedName)
+    ]

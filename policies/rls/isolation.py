@@ -17,6 +17,8 @@ import psycopg
 from hypothesis import strategies as st
 from psycopg import sql
 
+import policies.hypothesis_profiles  # noqa: F401 - registers `default` and `long`
+
 OPERATIONS = (
     "read",
     "update_other",

@@ -19,6 +19,7 @@ from policies.rls.model import (
     referenced_relations,
     setting_reads,
 )
+from policies.sources import Sources
 from policies.terraform import ParseError
 
 _ROW_SECURITY = {
@@ -179,11 +180,11 @@ def _apply_role_options(role: Role, options: Any) -> None:
             setattr(role, attr, _truthy(option.arg) if option.arg is not None else True)
 
 
-def read_sql(base: Path, inventory: RlsInventory, errors: list[ParseError]) -> None:
-    """Every *.sql file under base, in path order (migrations are numbered)."""
-    for path in sorted(base.rglob("*.sql")):
+def read_sql(sources: Sources, inventory: RlsInventory, errors: list[ParseError]) -> None:
+    """Every *.sql file of the tree, in path order (migrations are numbered)."""
+    for path in sources.files(".sql"):
         try:
-            text = path.read_text(encoding="utf-8")
+            text = sources.text(path)
             statements = pglast.parse_sql(text)
         except UnicodeDecodeError as exc:
             errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from policies.rls.app_code import read_app_code
 from policies.rls.model import RlsInventory
 from policies.rls.sql import read_sql
+from policies.sources import Sources
 
 
-def read_static(base: Path) -> RlsInventory:
+def read_static(sources: Sources) -> RlsInventory:
     inventory = RlsInventory()
-    read_sql(base, inventory, inventory.errors)
-    read_app_code(base, inventory, inventory.errors)
+    read_sql(sources, inventory, inventory.errors)
+    read_app_code(sources, inventory, inventory.errors)
     return inventory

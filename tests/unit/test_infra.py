@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from policies.sources import Sources
 from policies.stack import StackUnavailable, run_terraform, workspace
 from policies.terraform import load_project
 from tests.helpers import ROOT, VERIFY, run_suite
@@ -22,7 +23,7 @@ def ws(tmp_path_factory):
         pytest.skip(str(exc))
 
 
-@pytest.mark.parametrize("root", load_project(INFRA).roots, ids=lambda p: p.name)
+@pytest.mark.parametrize("root", load_project(Sources(INFRA)).roots, ids=lambda p: p.name)
 def test_root_validates(ws, root):
     cwd = ws.root(INFRA, root)
     timings: dict[str, float] = {}

@@ -15,6 +15,7 @@ from policies.pipeline.static import read_static as read_pipeline
 from policies.registry import all_checks
 from policies.rls.static import read_static as read_rls
 from policies.secrets.static import read_static as read_secrets
+from policies.sources import Sources
 from policies.terraform import load_project
 from policies.yamlfile import load_yaml_files
 from tests.helpers import FIXTURES
@@ -25,13 +26,14 @@ CHECKS = all_checks()
 
 def problems(directory: Path) -> list[tuple[str, int | None, str]]:
     """(file, line, message) of every parse error and every PromQL finding under directory."""
+    tree = Sources(directory)
     yaml_errors: list = []
-    yaml_files = load_yaml_files(directory, yaml_errors)
+    yaml_files = load_yaml_files(tree, yaml_errors)
     metrics_errors: list = []
-    metrics = read_metrics(directory, yaml_files, metrics_errors)
+    metrics = read_metrics(tree, yaml_files, metrics_errors)
     errors = [
-        *load_project(directory).errors,
-        *read_rls(directory).errors,
+        *load_project(tree).errors,
+        *read_rls(tree).errors,
         *yaml_errors,
         *metrics_errors,
     ]
@@ -83,9 +85,10 @@ def test_corpus_is_large_and_covers_every_format():
 def test_readers_never_raise_on_fuzzed_input(text, suffix, tmp_path_factory):
     directory = tmp_path_factory.mktemp("fuzz")
     (directory / f"input{suffix}").write_text(text, encoding="utf-8", errors="surrogatepass")
-    yaml_files = load_yaml_files(directory, [])
-    project = load_project(directory)
-    read_rls(directory)
+    tree = Sources(directory)
+    yaml_files = load_yaml_files(tree, [])
+    project = load_project(tree)
+    read_rls(tree)
     read_secrets(project, yaml_files)
-    read_metrics(directory, yaml_files, [])
-    read_pipeline(directory, yaml_files)
+    read_metrics(tree, yaml_files, [])
+    read_pipeline(tree, yaml_files)

@@ -15,28 +15,29 @@ from policies.pipeline.static import read_static as read_pipeline
 from policies.registry import all_checks
 from policies.rls.static import read_static as read_rls
 from policies.secrets.static import read_static as read_secrets
+from policies.sources import Sources
 from policies.terraform import load_project
 from policies.waf.static import read_static as read_waf
 from policies.yamlfile import load_yaml_files
 from tests.helpers import FIXTURES, expected_lines, finding_lines
 
-READERS = {
-    "waf": lambda directory: read_waf(load_project(directory)),
+READERS = {  # each reads a tree of files (a Sources) into its family's inventory
+    "waf": lambda tree: read_waf(load_project(tree)),
     "rls": read_rls,
-    "secrets": lambda directory: read_secrets(load_project(directory), _yaml(directory)),
-    "alarms": lambda directory: read_alarms(load_project(directory)),
-    "metrics": lambda directory: read_metrics(directory, _yaml(directory), []),
-    "pipeline": lambda directory: read_pipeline(directory, _yaml(directory)),
-    "logging": lambda directory: read_logging(_yaml(directory)),
-    "k8s": lambda directory: validate_manifests(
-        _yaml(directory), load_catalog()["K8S-001"].params["kubernetes_version"]
+    "secrets": lambda tree: read_secrets(load_project(tree), _yaml(tree)),
+    "alarms": lambda tree: read_alarms(load_project(tree)),
+    "metrics": lambda tree: read_metrics(tree, _yaml(tree), []),
+    "pipeline": lambda tree: read_pipeline(tree, _yaml(tree)),
+    "logging": lambda tree: read_logging(_yaml(tree)),
+    "k8s": lambda tree: validate_manifests(
+        _yaml(tree), load_catalog()["K8S-001"].params["kubernetes_version"]
     ),
 }
 
 
-def _yaml(directory: Path):
+def _yaml(tree: Sources):
     errors: list = []
-    files = load_yaml_files(directory, errors)
+    files = load_yaml_files(tree, errors)
     assert not errors, errors
     return files
 
@@ -51,7 +52,7 @@ GOOD = [
 
 
 def findings(family: str, directory: Path, policy_id: str):
-    inventory = READERS[family](directory)
+    inventory = READERS[family](Sources(directory))
     assert not getattr(inventory, "errors", []), inventory.errors
     return CHECKS[policy_id](inventory, load_catalog()[policy_id])
 
@@ -96,7 +97,7 @@ def test_known_good(family, good, policy_id):
 
 
 def _seed(family):
-    inventory = READERS[family](FIXTURES / "seed")
+    inventory = READERS[family](Sources(FIXTURES / "seed"))
     return {
         pid: CHECKS[pid](inventory, load_catalog()[pid]) for pid in policy_ids(family, "static")
     }

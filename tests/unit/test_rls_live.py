@@ -13,6 +13,7 @@ from policies.catalog import load_catalog
 from policies.postgres import start_cluster
 from policies.pycode import find_module, import_file
 from policies.rls.isolation import Op, Scenario, run_scenario
+from policies.sources import Sources
 from policies.stack import StackUnavailable
 from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy, infra_copy, run_suite
 
@@ -76,7 +77,7 @@ def test_guide_session_code_runs_an_injected_statement(guide_db):
 
 
 def test_infra_session_helper_refuses_the_same_payload(pg_dsn, infra_dir):
-    helper = import_file(find_module(infra_dir, {"make_pool", "user_session"}))
+    helper = import_file(find_module(Sources(infra_dir), {"make_pool", "user_session"}))
     payload = f"{uuid.uuid4()}'; SELECT set_config('app.injected', 'yes', false); --"
     with helper.make_pool(pg_dsn, min_size=1, max_size=1) as pool:
         with pytest.raises(TypeError), helper.user_session(pool, payload):

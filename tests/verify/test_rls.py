@@ -3,13 +3,11 @@
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding, Location
 from policies.pycode import find_module, import_file
 from policies.registry import all_checks
-from policies.rls.isolation import run_scenario, scenarios
 
 CHECKS = all_checks()
 
@@ -41,6 +39,9 @@ def test_live(policy, rls_live, gate):
 @pytest.mark.parametrize("policy", ["RLS-020"])
 def test_isolation(policy, pg_conn, gate):
     """Generated users, rows and operations as the app role (--hypothesis-profile=long: 2,000)."""
+    from hypothesis import given, settings
+
+    from policies.rls.isolation import run_scenario, scenarios
 
     @settings(database=None)
     @given(scenario=scenarios(RLS020.params))
@@ -67,9 +68,9 @@ def test_isolation(policy, pg_conn, gate):
 
 
 @pytest.fixture
-def session_helper(infra_dir):
+def session_helper(sources, infra_dir):
     """The app's own session module (user_session, anonymous_session, make_pool), imported."""
-    path = find_module(infra_dir, {"make_pool", "user_session"})
+    path = find_module(sources, {"make_pool", "user_session"})
     if path is None:
         pytest.fail(
             f"no session helper (make_pool + user_session) under {infra_dir}", pytrace=False

@@ -5,9 +5,7 @@ import json
 import types
 import uuid
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding
@@ -42,7 +40,9 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
 @pytest.fixture
-def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, infra_dir, monkeypatch):
+def db_rotation(
+    pytestconfig, aws_target, pg_cluster, secrets_static, sources, infra_dir, monkeypatch
+):
     """The deployed DB credential pointed at the embedded PostgreSQL (the app role's password set
     to the current value), and the project's PostgreSQL rotation handler."""
     if pytestconfig.getoption("--target") == "aws":
@@ -55,7 +55,7 @@ def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, infra_dir,
             "the rotation sets the app role's password: it needs the embedded PostgreSQL "
             "(run without --pg-dsn)"
         )
-    path = find_module(infra_dir, {"lambda_handler"}, ("setSecret", "psycopg"))
+    path = find_module(sources, {"lambda_handler"}, ("setSecret", "psycopg"))
     if path is None:
         pytest.fail(
             f"no PostgreSQL rotation handler (lambda_handler) under {infra_dir}", pytrace=False
@@ -84,6 +84,9 @@ def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, infra_dir,
     arn, lambda_arn = described[0]["ARN"], described[0]["RotationLambdaARN"]
     value = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
     register(value["password"])
+    import psycopg  # imported by the live tests only: a static run stays light
+    from psycopg import sql
+
     with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
         conn.execute(
             sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
@@ -115,6 +118,8 @@ def _logs_in(rotation, version_id):
         rotation.sm.get_secret_value(SecretId=rotation.arn, VersionId=version_id)["SecretString"]
     )
     register(value["password"])
+    import psycopg
+
     try:
         with psycopg.connect(
             host=value["host"],
