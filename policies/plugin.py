@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,9 @@ from policies.reports import PolicyResult, write_sarif, write_summary
 from policies.waivers import DEFAULT_WAIVERS, load_waivers, waiver_for
 
 STACK_TIMINGS = pytest.StashKey[dict[str, float]]()
+SHARED_STACK = pytest.StashKey[Path]()  # controller: where xdist workers share one local stack
+SHARED_STACK_INPUT = "pingvas_shared_stack"
+SOURCES = pytest.StashKey[Any]()  # the session's Sources, for the parse line of the summary
 Gate = Callable[[str, list[Finding]], None]
 
 
@@ -121,6 +126,22 @@ def pytest_configure(config: pytest.Config) -> None:
         import policies.hypothesis_profiles  # noqa: F401 - registers the named profiles
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller: every worker gets the directory where the first of them to need
+    the local stack brings it up for all (one terraform apply per run, not one per worker)."""
+    if SHARED_STACK not in node.config.stash:
+        node.config.stash[SHARED_STACK] = Path(tempfile.mkdtemp(prefix="pingvas-stack-"))
+    node.workerinput[SHARED_STACK_INPUT] = str(node.config.stash[SHARED_STACK])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SHARED_STACK in config.stash:
+        from policies.stack import stop_shared_stack
+
+        stop_shared_stack(config.stash[SHARED_STACK])
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
@@ -193,9 +214,18 @@ class _Collector:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         timings = self.config.stash.get(STACK_TIMINGS, {})
+        shared = self.config.stash.get(SHARED_STACK, None)
+        if shared and (shared / "stack.json").exists():
+            timings = json.loads((shared / "stack.json").read_text()).get("timings", {})
         if timings:
             shown = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
             terminalreporter.write_line(f"pingvas local services: {shown}")
+        sources = self.config.stash.get(SOURCES, None)  # not under xdist: workers parse
+        if sources is not None and sources.hcl_files:
+            terminalreporter.write_line(
+                f"pingvas sources: {sources.hcl_files} HCL files,"
+                f" {sources.hcl_cached} from the parse cache"
+            )
         reports = self.config.getoption("--reports")
         terminalreporter.write_line(
             f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"
@@ -217,7 +247,9 @@ def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Any:
     cache = getattr(pytestconfig, "cache", None)
     worker = getattr(pytestconfig, "workerinput", {"workerid": "gw0", "workercount": 1})
     share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
-    return Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share)
+    sources = Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share)
+    pytestconfig.stash[SOURCES] = sources
+    return sources
 
 
 @pytest.fixture(scope="session")
@@ -298,15 +330,24 @@ def aws_target(
     if target == "localstack" or endpoint:
         yield AwsTarget(endpoint or "http://localhost:4566", local_credentials=True)
         return
-    from policies.stack import apply_roots, start_moto
+    from policies.stack import local_stack, shared_stack
 
     if not terraform_project.roots:
         pytest.fail(
             f"no Terraform root (a directory with a provider block) under {infra_dir}",
             pytrace=False,
         )
-    stack = _bring_up(lambda: start_moto(tmp_path_factory.mktemp("local-stack")))
-    _bring_up(lambda: apply_roots(stack, infra_dir, terraform_project.roots), cleanup=stack.stop)
+    shared = getattr(pytestconfig, "workerinput", {}).get(SHARED_STACK_INPUT)
+    if shared:  # a pytest-xdist worker: one stack for all workers, stopped by the controller
+        state = shared_stack(Path(shared), infra_dir, terraform_project.roots)
+        if "unavailable" in state:
+            pytest.skip(state["unavailable"])
+        if "error" in state:
+            pytest.fail(state["error"], pytrace=False)
+        yield AwsTarget(state["endpoint"], local_credentials=True)
+        return
+    workdir = tmp_path_factory.mktemp("local-stack")
+    stack = _bring_up(lambda: local_stack(workdir, infra_dir, terraform_project.roots))
     pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(stack.timings)
     yield AwsTarget(stack.endpoint, local_credentials=True)
     stack.stop()

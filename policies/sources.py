@@ -33,7 +33,7 @@ class Sources:
         self.base = base
         self.cache_dir = cache_dir
         self.share = share
-        self.hcl_parsed = 0  # HCL files parsed this run (the others came from the cache)
+        self.hcl_cached = 0  # HCL files whose parse came from the disk cache this run
         self._paths: list[Path] | None = None
         self._texts: dict[Path, str | UnicodeDecodeError] = {}
         self._python: dict[Path, ast.Module | SyntaxError | UnicodeDecodeError] = {}
@@ -93,16 +93,22 @@ class Sources:
                 except Exception as exc:  # noqa: BLE001 - lark raises many types; kept for hcl()
                     self._hcl[path] = exc
 
+    @property
+    def hcl_files(self) -> int:
+        """HCL files read this run (parsed or from the cache)."""
+        return len(self._hcl)
+
     def _parse_hcl(self, path: Path) -> dict[str, Any]:
         text = self.text(path)
         entry = self._cache_entry(text)
         if entry is not None:
             try:
-                return json.loads(entry.read_text(encoding="utf-8"))
+                parsed = json.loads(entry.read_text(encoding="utf-8"))
+                self.hcl_cached += 1
+                return parsed
             except (OSError, ValueError):
                 pass  # absent or unreadable: parse again
         parsed = hcl2.loads(text, with_meta=True)
-        self.hcl_parsed += 1
         if entry is not None:
             _write_atomically(entry, json.dumps(parsed))
         return parsed

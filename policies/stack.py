@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -164,6 +169,51 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
             workroot,
             ws.env,
         )
+
+
+def local_stack(workdir: Path, infra: Path, roots: list[Path]) -> LocalStack:
+    """moto started and infra's roots applied into it; stopped again when a step fails."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stack = start_moto(workdir)
+    try:
+        apply_roots(stack, infra, roots)
+    except (StackUnavailable, StackError):
+        stack.stop()
+        raise
+    return stack
+
+
+def shared_stack(shared: Path, infra: Path, roots: list[Path]) -> dict[str, Any]:
+    """One local stack for all pytest-xdist workers: the first worker to ask brings it up (the
+    others wait on a lock), every worker gets its state: endpoint, pid and timings, or the
+    reason it is unavailable / failed. The controller stops it (stop_shared_stack)."""
+    state = shared / "stack.json"
+    with (shared / "stack.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not state.exists():
+            try:
+                stack = local_stack(shared / "stack", infra, roots)
+                up: dict[str, Any] = {
+                    "endpoint": stack.endpoint,
+                    "pid": stack.process.pid,
+                    "timings": stack.timings,
+                }
+            except StackUnavailable as exc:
+                up = {"unavailable": str(exc)}
+            except StackError as exc:
+                up = {"error": str(exc)}
+            state.write_text(json.dumps(up))
+    return json.loads(state.read_text())
+
+
+def stop_shared_stack(shared: Path) -> None:
+    """Stop the stack a worker brought up for the others, and remove its files."""
+    state = shared / "stack.json"
+    pid = json.loads(state.read_text()).get("pid") if state.exists() else None
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 def run_terraform(
