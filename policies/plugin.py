@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -613,10 +614,16 @@ def prometheus_target(pytestconfig: pytest.Config, metrics_static: Any) -> Itera
         )
     from policies.prometheus import start
 
+    started = time.monotonic()
     prometheus = _bring_up(lambda: start(jobs), cleanup=lambda: [s() for s in stops])
     prometheus.stops[:0] = stops
+    timings = pytestconfig.stash.setdefault(STACK_TIMINGS, {})
+    timings["prometheus start"] = time.monotonic() - started
     try:
         _await_scrapes(prometheus)
+        timings["prometheus first scrapes"] = (
+            time.monotonic() - started - timings["prometheus start"]
+        )
         yield prometheus, without
     finally:
         prometheus.stop()
