@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import pstats
 import re
 import subprocess
 import sys
@@ -118,6 +119,45 @@ def bare_services(work: Path) -> dict[str, float]:
     return steps
 
 
+def cold_profile(tree: Path, reports: Path, work: Path) -> list[tuple[str, float]]:
+    """Where a cold run's time goes: cProfile's own time per top-level package, largest first."""
+    out = work / "cold.prof"
+    timed(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(out),
+            "-m",
+            "pytest",
+            "-q",
+            "tests/verify",
+            "-m",
+            "static",
+            "--cache-clear",
+            "--infra",
+            str(tree),
+            "--reports",
+            str(reports),
+        ]
+    )
+    shares: dict[str, float] = {}
+    stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
+    for (filename, _, _), (_, _, own, _, _) in stats.items():
+        shares[_package(filename)] = shares.get(_package(filename), 0.0) + own
+    total = sum(shares.values())
+    return sorted(((name, own / total) for name, own in shares.items()), key=lambda x: -x[1])
+
+
+def _package(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/")[1].split("/")[0].removesuffix(".py")
+    if filename.startswith(str(ROOT)):
+        return Path(filename).relative_to(ROOT).parts[0]
+    return "python (stdlib, builtins)"
+
+
 def ratio(ours: float | None, other: float | None) -> str:
     return f"{ours / other:.3f}" if ours and other else "n/a"
 
@@ -177,6 +217,16 @@ def main() -> None:
                 f" {per_file[sizes[-1]] / per_file[sizes[0]]:.2f} x"
                 f" (target <= {TARGETS['per_file']:.2f}).",
             ]
+        profiled = trees[1] if len(trees) > 1 else trees[0]
+        shares = cold_profile(profiled[1], reports, work)
+        lines += [
+            "",
+            f"### What limits the cold run ({profiled[0]}, cProfile own time by package)",
+            "",
+            "| package | share |",
+            "|---|---|",
+            *(f"| {name} | {share:.0%} |" for name, share in shares[:8]),
+        ]
         if not args.no_live:
             wall, steps = live_tier(reports)
             bare = bare_services(work)
