@@ -43,21 +43,13 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     return time.monotonic() - started, done.stdout
 
 
+def pytest_args(infra: Path, reports: Path) -> list[str]:
+    """The interpreter arguments of a suite run: `-m pytest` on tests/verify."""
+    return ["-m", "pytest", "-q", "tests/verify", "--infra", str(infra), "--reports", str(reports)]
+
+
 def pytest_run(infra: Path, reports: Path, *extra: str) -> tuple[float, str]:
-    return timed(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "tests/verify",
-            "--infra",
-            str(infra),
-            "--reports",
-            str(reports),
-            *extra,
-        ]
-    )
+    return timed([sys.executable, *pytest_args(infra, reports), *extra])
 
 
 def static_tier(infra: Path, reports: Path) -> dict[str, float]:
@@ -122,26 +114,8 @@ def bare_services(work: Path) -> dict[str, float]:
 def cold_profile(tree: Path, reports: Path, work: Path) -> list[tuple[str, float]]:
     """Where a cold run's time goes: cProfile's own time per top-level package, largest first."""
     out = work / "cold.prof"
-    timed(
-        [
-            sys.executable,
-            "-m",
-            "cProfile",
-            "-o",
-            str(out),
-            "-m",
-            "pytest",
-            "-q",
-            "tests/verify",
-            "-m",
-            "static",
-            "--cache-clear",
-            "--infra",
-            str(tree),
-            "--reports",
-            str(reports),
-        ]
-    )
+    profiler = [sys.executable, "-m", "cProfile", "-o", str(out)]
+    timed([*profiler, *pytest_args(tree, reports), "-m", "static", "--cache-clear"])
     shares: dict[str, float] = {}
     stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
     for (filename, _, _), (_, _, own, _, _) in stats.items():

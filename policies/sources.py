@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,47 +52,32 @@ class Sources:
 
     def text(self, path: Path) -> str:
         """The file as UTF-8 text; raises UnicodeDecodeError (every time) when it is not."""
-        if path not in self._texts:
-            try:
-                self._texts[path] = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                self._texts[path] = exc
-        text = self._texts[path]
-        if isinstance(text, UnicodeDecodeError):
-            raise text
-        return text
+        _keep(self._texts, path, lambda: path.read_text(encoding="utf-8"), (UnicodeDecodeError,))
+        return _take(self._texts, path)
 
     def python(self, path: Path) -> ast.Module:
         """The module's AST; raises SyntaxError or UnicodeDecodeError (every time)."""
-        if path not in self._python:
-            try:
-                self._python[path] = ast.parse(self.text(path), filename=str(path))
-            except (SyntaxError, UnicodeDecodeError) as exc:
-                self._python[path] = exc
-        tree = self._python[path]
-        if isinstance(tree, Exception):
-            raise tree
-        return tree
+        _keep(
+            self._python,
+            path,
+            lambda: ast.parse(self.text(path), filename=str(path)),
+            (SyntaxError, UnicodeDecodeError),
+        )
+        return _take(self._python, path)
 
     def hcl(self, path: Path) -> dict[str, Any]:
         """python-hcl2's parse with line numbers, from the cache when this content was parsed
         before by the same parser version; raises what the parser raises (every time)."""
         self.load_hcl([path])
-        parsed = self._hcl[path]
-        if isinstance(parsed, Exception):
-            raise parsed
-        return parsed
+        return _take(self._hcl, path)
 
     def load_hcl(self, paths: list[Path]) -> None:
         """Parse (or read from the cache) these files, starting at this worker's share."""
         worker, workers = self.share
         start = len(paths) * worker // workers
         for path in paths[start:] + paths[:start]:
-            if path not in self._hcl:
-                try:
-                    self._hcl[path] = self._parse_hcl(path)
-                except Exception as exc:  # noqa: BLE001 - lark raises many types; kept for hcl()
-                    self._hcl[path] = exc
+            # lark raises many exception types; each is kept for hcl() to raise
+            _keep(self._hcl, path, lambda path=path: self._parse_hcl(path), (Exception,))
 
     @property
     def hcl_files(self) -> int:
@@ -118,6 +104,28 @@ class Sources:
             return None
         digest = hashlib.sha256(f"{HCL_PARSER}\0{text}".encode()).hexdigest()
         return self.cache_dir / f"{digest}.json"
+
+
+def _keep(
+    store: dict[Path, Any],
+    path: Path,
+    compute: Callable[[], Any],
+    errors: tuple[type[Exception], ...],
+) -> None:
+    """Compute a file's value once: the value, or the exception it raised, is kept."""
+    if path not in store:
+        try:
+            store[path] = compute()
+        except errors as exc:
+            store[path] = exc
+
+
+def _take(store: dict[Path, Any], path: Path) -> Any:
+    """A kept value, or its exception raised again."""
+    value = store[path]
+    if isinstance(value, Exception):
+        raise value
+    return value
 
 
 def _write_atomically(path: Path, content: str) -> None:

@@ -98,7 +98,6 @@ class TfProject:
     module_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance -> resolved
     _lines: dict[Path, list[str]] = field(default_factory=dict, repr=False)
     _by_address: dict[tuple[str, str], TfResource] = field(default_factory=dict, repr=False)
-    _indexed: int = field(default=-1, repr=False)  # len(resources) when _by_address was built
 
     def of_type(self, type_: str) -> list[TfResource]:
         return [r for r in self.resources if r.type == type_]
@@ -107,11 +106,6 @@ class TfProject:
         """The resource that an unresolved reference such as "${aws_x.y.arn}" names."""
         if not isinstance(value, str) or not (m := _REF.match(value)):
             return None
-        if self._indexed != len(self.resources):
-            self._by_address = {}
-            for res in self.resources:  # the first of duplicate addresses wins
-                self._by_address.setdefault((res.instance, f"{res.type}.{res.name}"), res)
-            self._indexed = len(self.resources)
         return self._by_address.get((by.instance, m.group(1)))
 
     def attr_line(self, path: Path, block: dict[str, Any], attr: str) -> int:
@@ -162,6 +156,8 @@ def load_project(sources: Sources) -> TfProject:
             project.roots.append(mod.path)
         values = {**mod.variables, **mod.tfvars}
         _instantiate(mod, values, "", str(mod.path.relative_to(base)), dirs, project, depth=0)
+    for res in project.resources:  # the first of duplicate addresses wins
+        project._by_address.setdefault((res.instance, f"{res.type}.{res.name}"), res)
     return project
 
 

@@ -103,9 +103,8 @@ def test_every_file_is_parsed_once_whatever_the_number_of_readers(monkeypatch):
     read_pipeline(tree, yaml_files)
     find_module(tree, {"make_pool", "user_session"})
     find_module(tree, {"lambda_handler"})
-    python_files = [p for p in tree.files(".py")]
     assert sorted(p for p in parsed if p.startswith("py:")) == sorted(
-        f"py:{p}" for p in python_files
+        f"py:{p}" for p in tree.files(".py")
     )
     assert len([p for p in parsed if p.startswith("hcl:")]) == len(tree.files(".tf", ".tfvars"))
 
