@@ -620,10 +620,9 @@ def prometheus_target(pytestconfig: pytest.Config, metrics_static: Any) -> Itera
     timings = pytestconfig.stash.setdefault(STACK_TIMINGS, {})
     timings["prometheus start"] = time.monotonic() - started
     try:
+        started = time.monotonic()
         _await_scrapes(prometheus)
-        timings["prometheus first scrapes"] = (
-            time.monotonic() - started - timings["prometheus start"]
-        )
+        timings["prometheus first scrapes"] = time.monotonic() - started
         yield prometheus, without
     finally:
         prometheus.stop()
