@@ -91,10 +91,10 @@ def live_tier(reports: Path) -> tuple[float, dict[str, float]]:
 def bare_services(work: Path) -> dict[str, float]:
     """The same services started by hand, no pytest, no probe: moto + terraform init + apply,
     PostgreSQL initdb + start, Prometheus start."""
-    from policies.postgres import start_cluster
-    from policies.prometheus import start as start_prometheus
     from policies.sources import Sources
-    from policies.stack import local_stack
+    from policies.targets.postgres import start_cluster
+    from policies.targets.prometheus import start as start_prometheus
+    from policies.targets.stack import local_stack
     from policies.terraform import load_project
 
     steps: dict[str, float] = {}

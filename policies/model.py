@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from policies.redact import printable
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -34,11 +38,23 @@ def matches_declared(declared: str, actual: str) -> bool:
 
 
 def display_path(path: Path) -> str:
-    """A path as a user reads it: relative to the working directory when under it."""
+    """A path as a user reads it: relative to the working directory when under it, any byte
+    of its name that is not UTF-8 shown as \\xNN (so every report can be written)."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        shown = str(path.relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return printable(shown)
+
+
+def path_uri(path: Path) -> dict[str, str]:
+    """A SARIF artifactLocation: relative to the working directory (uriBaseId PROJECTROOT)
+    when under it, else a file URI; percent-encoded from the name's bytes."""
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return {"uri": "file://" + quote(os.fsencode(path))}
+    return {"uri": quote(os.fsencode(relative)), "uriBaseId": "PROJECTROOT"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,8 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "expected": finding.expected,
         "actual": finding.actual,
-        "path": str(loc.path) if loc.path else None,
+        "path": display_path(loc.path) if loc.path else None,
+        "artifact": path_uri(loc.path) if loc.path else None,
         "line": loc.line,
         "where": str(loc),
     }

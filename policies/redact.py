@@ -1,11 +1,18 @@
 """Secret values read from a target, masked wherever the suite writes: assertion messages,
-captured logs and output, JUnit, SARIF, the summary."""
+captured logs and output, JUnit, SARIF, the summary. Quotes of scanned input are kept short and
+masked too (`excerpt`)."""
 
 from __future__ import annotations
 
+import re
+
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
+EXCERPT_WIDTH = 40
 _secrets: set[str] = set()
+# A quoted string's content, and any long unbroken token (keys, tokens, hashes, base64).
+_QUOTED = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:@%-]{12,}")
 
 
 def register(*values: object) -> None:
@@ -16,6 +23,33 @@ def register(*values: object) -> None:
 
 
 def mask(text: str) -> str:
+    """The text with every registered value masked (and undecodable bytes of file names shown
+    as \\xNN, so JUnit, SARIF and the summary can always be written)."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return text
+    return printable(text)
+
+
+def printable(text: str) -> str:
+    """A file system string with undecodable bytes (surrogate escapes) as \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _mask_quoted(match: re.Match[str]) -> str:
+    quote, content = match.group(1), match.group(2)
+    return f"{quote}{MASK if len(content) > 3 else content}{quote}"
+
+
+def excerpt(line: str, column: int | None, width: int = EXCERPT_WIDTH) -> str:
+    """At most `width` characters of a line of scanned input around `column` (1-based), with
+    the contents of quoted strings and every long token masked: enough to find the spot, never
+    a value."""
+    text = line.replace("\t", " ").strip("\r\n")
+    start = max(0, (column or 1) - 1 - width // 2) if len(text) > width else 0
+    shown = text[start : start + width].strip()
+    shown = _QUOTED.sub(_mask_quoted, shown)
+    shown = _LONG_TOKEN.sub(lambda m: m.group(0)[:3] + MASK, shown)
+    shown = "".join(c if c.isprintable() else "?" for c in shown)
+    prefix = "…" if start else ""
+    suffix = "…" if start + width < len(text) else ""
+    return mask(f"{prefix}{shown}{suffix}")

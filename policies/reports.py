@@ -84,7 +84,7 @@ def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any])
         "properties": {"tier": tier, "expected": f["expected"], "actual": f["actual"]},
     }
     if f["path"]:
-        physical = {"artifactLocation": _artifact(Path(f["path"]))}
+        physical: dict[str, Any] = {"artifactLocation": f["artifact"]}
         if f["line"]:
             physical["region"] = {"startLine": f["line"]}
         result["locations"] = [{"physicalLocation": physical}]
@@ -102,13 +102,6 @@ def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any])
             }
         ]
     return result
-
-
-def _artifact(path: Path) -> dict[str, str]:
-    try:
-        return {"uri": path.relative_to(Path.cwd()).as_posix(), "uriBaseId": "PROJECTROOT"}
-    except ValueError:
-        return {"uri": path.as_uri()}
 
 
 def write_summary(
@@ -160,7 +153,7 @@ def write_summary(
             left = w.days_left(today)
             state = f"{left}" if left >= 0 else f"EXPIRED {-left} days ago"
             lines.append(f"| {w.policy_id} | `{w.resource}` | {w.owner} | {w.expires} | {state} |")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="backslashreplace")
 
 
 def _md(text: str) -> str:

@@ -1,141 +1,563 @@
-"""The files under --infra: listed once, each read and parsed at most once per run, whatever the
-number of readers and policies. HCL parses (python-hcl2 on lark, the slow part of a cold run)
-are also kept on disk by content hash, so a warm run parses only the files that changed."""
+"""The files under --infra, read through one gatekeeper and parsed at most once per run.
+
+The tree is untrusted input (a pull request). Every file is listed by one walk that never
+follows a link out of the tree; every file is opened only as a regular file inside it, within
+a size limit; every parse is bounded (nesting depth, YAML alias expansion). What cannot be read
+or parsed becomes a `SourceError` naming the file and line, kept and raised again to every
+reader that asks, and listed by `check_all()` for the SRC policies: never a traceback, never a
+silent skip. HCL parses (the slow part of a cold run) are also kept on disk, signed with a key
+that lives outside the scanned tree, so a planted cache entry is ignored."""
 
 from __future__ import annotations
 
 import ast
+import bisect
+import errno
 import hashlib
+import hmac
 import importlib.metadata
 import json
 import os
+import re
+import secrets
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hcl2
 
-SKIPPED_DIRS = {".git", ".terraform"}
+from policies.redact import excerpt
+
+SKIPPED_DIRS = (
+    ".git",
+    ".terraform",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+)
+# What the families read, longest suffix first: `x.tf.json` is Terraform, not a dashboard.
+KINDS = (
+    (".tfvars.json", "tfvars-json"),
+    (".tf.json", "tf-json"),
+    (".tfvars", "tfvars"),
+    (".tf", "hcl"),
+    (".yaml", "yaml"),
+    (".yml", "yaml"),
+    (".json", "json"),
+    (".sql", "sql"),
+    (".py", "python"),
+    (".sh", "shell"),
+)
+# JSON with comments by convention (editor and compiler settings): read, never parse-checked.
+JSONC = re.compile(r"(^|/)(tsconfig[^/]*|jsconfig[^/]*|\.vscode/[^/]+|\.devcontainer/[^/]+)$")
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 100  # nesting of any parsed document; the readers walk documents recursively
 HCL_PARSER = "python-hcl2 {} lark {} with_meta".format(
     importlib.metadata.version("python-hcl2"), importlib.metadata.version("lark")
 )
+CACHE_KEY_ENV = "PINGVAS_CACHE_KEY_FILE"
+
+PARSE, UNREADABLE, LIMIT = "SRC-001", "SRC-002", "SRC-003"
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """A source file (or directory) the suite could not read or parse: which SRC policy it
+    falls under (parse, unreadable / outside the tree, over a limit), where, and why."""
+
+    path: Path
+    line: int | None
+    message: str
+    policy: str = PARSE
+
+
+class SourceError(Exception):
+    """Raised by Sources for a file it cannot give: carries the ParseError to report."""
+
+    def __init__(self, error: ParseError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class Sources:
     """One tree's files and their parses. `cache_dir` (None: memory only) holds HCL parses as
-    JSON named by sha256(parser version, content); writes are atomic, so pytest-xdist workers
-    sharing the directory never see half a file. `share` is (this worker, workers): each worker
-    starts parsing at its own share of the files and picks up the others' from the cache."""
+    signed JSON named by sha256(parser version, content); writes are atomic, so pytest-xdist
+    workers sharing the directory never see half a file. `share` is (this worker, workers):
+    each worker starts parsing at its own share of the files and picks up the others' from
+    the cache."""
 
     def __init__(
         self, base: Path, cache_dir: Path | None = None, share: tuple[int, int] = (0, 1)
     ) -> None:
-        self.base = base
+        self.base = Path(os.path.realpath(base))
         self.cache_dir = cache_dir
+        self._key = cache_key() if cache_dir is not None else None
         self.share = share
         self.hcl_cached = 0  # HCL files whose parse came from the disk cache this run
+        self.skipped: list[Path] = []  # directories not walked (SKIPPED_DIRS)
+        self._problems: list[ParseError] = []
         self._paths: list[Path] | None = None
-        self._texts: dict[Path, str | UnicodeDecodeError] = {}
-        self._python: dict[Path, ast.Module | SyntaxError | UnicodeDecodeError] = {}
-        self._hcl: dict[Path, dict[str, Any] | Exception] = {}
+        self._kinds: dict[Path, str] = {}
+        self._values: dict[tuple[str, Path], Any] = {}
+
+    # --- the walk ------------------------------------------------------------------------
 
     def files(self, *suffixes: str) -> list[Path]:
-        """The files whose name ends with one of `suffixes`, in path order."""
-        if self._paths is None:
-            found = []
-            for root, dirs, names in os.walk(self.base):
-                dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
-                found += [Path(root) / name for name in names]
-            self._paths = sorted(found)
-        return [p for p in self._paths if p.name.endswith(suffixes)]
+        """The files whose kind suffix (the longest of KINDS they end with) is one of
+        `suffixes`, in path order: files(".json") does not list x.tf.json."""
+        self._walk()
+        wanted = set(suffixes)
+        return [p for p in self._paths or [] if _suffix(p.name) in wanted]
+
+    @property
+    def problems(self) -> list[ParseError]:
+        """What the walk could not list or may not read: unreadable directories, links out of
+        the tree, special files."""
+        self._walk()
+        return list(self._problems)
+
+    def _walk(self) -> None:
+        if self._paths is not None:
+            return
+        found: list[Path] = []
+        pending = [self.base]
+        while pending:
+            directory = pending.pop()
+            try:
+                with os.scandir(directory) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
+            except OSError as exc:
+                self._problem(Path(directory), f"directory cannot be read: {_reason(exc)}")
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    if entry.is_symlink():
+                        self._link(path, found)
+                    elif entry.is_dir(follow_symlinks=False):
+                        if entry.name in SKIPPED_DIRS:
+                            self.skipped.append(path)
+                        else:
+                            pending.append(path)
+                    elif _suffix(entry.name) is not None:
+                        if entry.is_file(follow_symlinks=False):
+                            found.append(path)
+                        else:
+                            self._problem(path, "not a regular file (device, socket or pipe)")
+                except OSError as exc:
+                    self._problem(path, f"cannot be examined: {_reason(exc)}")
+        self._paths = sorted(found)
+        self._kinds = {p: _kind(p.name) for p in self._paths}
+
+    def _link(self, path: Path, found: list[Path]) -> None:
+        """A link is read only when it resolves to a regular file inside the tree; a link to a
+        directory inside the tree is not walked (its target is walked where it is)."""
+        target = os.readlink(path)
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(self.base):
+            if real.is_dir() or _suffix(path.name) is not None:
+                self._problem(
+                    path, f"link to {target!s} outside --infra: not read", policy=UNREADABLE
+                )
+            return
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            if _suffix(path.name) is not None:
+                self._problem(path, f"link to {target!s} cannot be followed: {_reason(exc)}")
+            return
+        if stat.S_ISREG(mode) and _suffix(path.name) is not None:
+            found.append(path)
+
+    def _problem(self, path: Path, message: str, policy: str = UNREADABLE) -> None:
+        self._problems.append(ParseError(path, None, message, policy))
+
+    # --- reading -------------------------------------------------------------------------
+
+    def data(self, path: Path) -> bytes:
+        """The file's bytes, opened as a regular file inside the tree (never through a link
+        out of it, never a pipe or device), at most MAX_FILE_BYTES."""
+        return self._kept("bytes", path, lambda: self._read(path))
+
+    def _read(self, path: Path) -> bytes:
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(self.base):
+            raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _error(path, None, "not a regular file", UNREADABLE)
+            if info.st_size > MAX_FILE_BYTES:
+                raise _error(
+                    path, 1, f"{info.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit", LIMIT
+                )
+            try:
+                data = handle.read(MAX_FILE_BYTES + 1)
+            except OSError as exc:
+                raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+        if len(data) > MAX_FILE_BYTES:
+            raise _error(path, 1, f"over the {MAX_FILE_BYTES}-byte limit", LIMIT)
+        return data
 
     def text(self, path: Path) -> str:
-        """The file as UTF-8 text; raises UnicodeDecodeError (every time) when it is not."""
-        _keep(self._texts, path, lambda: path.read_text(encoding="utf-8"), (UnicodeDecodeError,))
-        return _take(self._texts, path)
+        """The file as UTF-8 text (a leading byte-order mark dropped, as Terraform does)."""
+
+        def decode() -> str:
+            data = self.data(path)
+            try:
+                return data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                line = data[: exc.start].count(b"\n") + 1
+                raise _error(path, line, f"not UTF-8 text: {exc.reason}") from None
+
+        return self._kept("text", path, decode)
+
+    def lines(self, path: Path) -> list[str]:
+        """The file's text split into lines (for line lookups)."""
+        return self._kept("lines", path, lambda: self.text(path).splitlines())
+
+    # --- parsing -------------------------------------------------------------------------
 
     def python(self, path: Path) -> ast.Module:
-        """The module's AST; raises SyntaxError or UnicodeDecodeError (every time)."""
-        _keep(
-            self._python,
-            path,
-            lambda: ast.parse(self.text(path), filename=str(path)),
-            (SyntaxError, UnicodeDecodeError),
-        )
-        return _take(self._python, path)
+        """The module's AST."""
 
-    def hcl(self, path: Path) -> dict[str, Any]:
-        """python-hcl2's parse with line numbers, from the cache when this content was parsed
-        before by the same parser version; raises what the parser raises (every time)."""
+        def parse() -> ast.Module:
+            text = self.text(path)
+            try:
+                tree = ast.parse(text, filename=str(path))
+            except SyntaxError as exc:
+                raise _error(path, exc.lineno, exc.msg or "invalid syntax") from None
+            except (ValueError, RecursionError, MemoryError) as exc:
+                raise _error(path, 1, _plain(exc), LIMIT) from None
+            depth = _python_depth(tree)
+            if depth > MAX_DEPTH * 4:  # an expression is several AST levels deep
+                raise _error(path, 1, f"nested {depth} levels deep: over the limit", LIMIT)
+            return tree
+
+        return self._kept("python", path, parse)
+
+    def terraform(self, path: Path) -> dict[str, Any]:
+        """A .tf, .tfvars, .tf.json or .tfvars.json file in python-hcl2's shape (blocks as
+        lists, `__start_line__`/`__end_line__` on every block), from the cache when this content
+        was parsed before by the same parser version."""
+        kind = _kind(path.name)
+        if kind in ("tf-json", "tfvars-json"):
+            return self._kept("terraform", path, lambda: self._tf_json(path, kind))
         self.load_hcl([path])
-        return _take(self._hcl, path)
+        return self._kept("terraform", path, lambda: self._parse_hcl(path))
 
     def load_hcl(self, paths: list[Path]) -> None:
-        """Parse (or read from the cache) these files, starting at this worker's share."""
+        """Parse (or read from the cache) these HCL files, starting at this worker's share."""
         worker, workers = self.share
         start = len(paths) * worker // workers
         for path in paths[start:] + paths[:start]:
-            # lark raises many exception types; each is kept for hcl() to raise
-            _keep(self._hcl, path, lambda path=path: self._parse_hcl(path), (Exception,))
+            if _kind(path.name) in ("hcl", "tfvars"):
+                self._keep("terraform", path, lambda path=path: self._parse_hcl(path))
 
     @property
     def hcl_files(self) -> int:
         """HCL files read this run (parsed or from the cache)."""
-        return len(self._hcl)
+        return sum(1 for kind, path in self._values if kind == "terraform")
 
     def _parse_hcl(self, path: Path) -> dict[str, Any]:
         text = self.text(path)
         entry = self._cache_entry(text)
+        cached = self._cached(entry)
+        if cached is not None:
+            self.hcl_cached += 1
+            return cached
+        try:
+            parsed = hcl2.loads(text, with_meta=True)
+        except RecursionError:
+            raise _error(path, 1, "nested too deeply to parse", LIMIT) from None
+        except Exception as exc:  # noqa: BLE001 - lark raises many types; each is one finding
+            raise _hcl_error(path, text, exc) from None
+        _check_depth(path, parsed)
         if entry is not None:
-            try:
-                parsed = json.loads(entry.read_text(encoding="utf-8"))
-                self.hcl_cached += 1
-                return parsed
-            except (OSError, ValueError):
-                pass  # absent or unreadable: parse again
-        parsed = hcl2.loads(text, with_meta=True)
-        if entry is not None:
-            _write_atomically(entry, json.dumps(parsed))
+            self._store(entry, parsed)
         return parsed
 
+    def _tf_json(self, path: Path, kind: str) -> dict[str, Any]:
+        from policies.tfjson import to_hcl_shape
+
+        document = self.json(path, positions=True)
+        if not isinstance(document, dict):
+            raise _error(path, 1, "Terraform JSON must be an object at the top level")
+        return to_hcl_shape(document, variables_only=kind == "tfvars-json")
+
+    def json(self, path: Path, positions: bool = False) -> Any:
+        """The JSON document (objects as dicts; with `positions`, each object knows its first
+        and last line as `.start_line`/`.end_line`)."""
+
+        def parse() -> Any:
+            text = self.text(path)
+            try:
+                value = _PositionalDecoder(text).decode(text) if positions else json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _error(path, exc.lineno, exc.msg) from None
+            except RecursionError:
+                raise _error(path, 1, "nested too deeply to parse", LIMIT) from None
+            _check_depth(path, value)
+            return value
+
+        return self._kept("json-positions" if positions else "json", path, parse)
+
+    def yaml(self, path: Path) -> list[Any]:
+        """The file's YAML documents (mappings as LineDicts), each within the alias expansion
+        budget and the nesting limit before it is constructed."""
+        from policies.yamlfile import load_documents
+
+        return self._kept("yaml", path, lambda: load_documents(path, self.text(path)))
+
+    def sql(self, path: Path) -> list[Any]:
+        """pglast's statements of the file."""
+
+        def parse() -> list[Any]:
+            import pglast
+
+            text = self.text(path)
+            try:
+                return list(pglast.parse_sql(text))
+            except pglast.parser.ParseError as exc:
+                message, offset = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
+                line = text[:offset].count("\n") + 1 if isinstance(offset, int) else None
+                raise _error(path, line, _masked_message(str(message))) from None
+
+        return self._kept("sql", path, parse)
+
+    def check_all(self) -> list[ParseError]:
+        """Every problem of the tree: the walk's, then each file of each kind that does not
+        read or parse (the SRC policies' input; each file parsed once, shared with readers)."""
+        parsers: dict[str, Callable[[Path], Any]] = {
+            "hcl": self.terraform,
+            "tfvars": self.terraform,
+            "tf-json": self.terraform,
+            "tfvars-json": self.terraform,
+            "yaml": self.yaml,
+            "json": self.json,
+            "sql": self.sql,
+            "python": self.python,
+            "shell": self.text,
+        }
+        errors = self.problems
+        self.load_hcl([p for p in self.files(".tf", ".tfvars")])
+        for path in self.files(*(suffix for suffix, _ in KINDS)):
+            kind = self._kinds[path]
+            if kind == "yaml" and is_helm_template(path):
+                continue  # Go templates: helm renders them, they are not YAML yet
+            if kind == "json" and JSONC.search(path.as_posix()):
+                continue
+            try:
+                parsers[kind](path)
+            except SourceError as exc:
+                errors.append(exc.error)
+        return errors
+
+    # --- values kept per file ------------------------------------------------------------
+
+    def _keep(self, kind: str, path: Path, compute: Callable[[], Any]) -> None:
+        key = (kind, path)
+        if key not in self._values:
+            try:
+                self._values[key] = compute()
+            except SourceError as exc:
+                self._values[key] = exc
+
+    def _kept(self, kind: str, path: Path, compute: Callable[[], Any]) -> Any:
+        """Compute a file's value once: the value, or the SourceError it raised, is kept."""
+        self._keep(kind, path, compute)
+        value = self._values[(kind, path)]
+        if isinstance(value, SourceError):
+            raise value
+        return value
+
+    # --- the signed parse cache ----------------------------------------------------------
+
     def _cache_entry(self, text: str) -> Path | None:
-        if self.cache_dir is None:
+        if self.cache_dir is None or self._key is None:
             return None
         digest = hashlib.sha256(f"{HCL_PARSER}\0{text}".encode()).hexdigest()
         return self.cache_dir / f"{digest}.json"
 
-
-def _keep(
-    store: dict[Path, Any],
-    path: Path,
-    compute: Callable[[], Any],
-    errors: tuple[type[Exception], ...],
-) -> None:
-    """Compute a file's value once: the value, or the exception it raised, is kept."""
-    if path not in store:
+    def _cached(self, entry: Path | None) -> dict[str, Any] | None:
+        """An entry's parse when its signature is this machine's; None otherwise (absent,
+        corrupt, or planted by someone without the key: parsed again)."""
+        if entry is None or self._key is None:
+            return None
         try:
-            store[path] = compute()
-        except errors as exc:
-            store[path] = exc
+            with entry.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES * 8)
+            signature, _, payload = raw.partition(b"\n")
+            expected = hmac.new(self._key, entry.stem.encode() + b"\0" + payload, "sha256")
+            if not hmac.compare_digest(signature, expected.hexdigest().encode()):
+                return None
+            parsed = json.loads(payload)
+        except (OSError, ValueError):
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+    def _store(self, entry: Path, parsed: dict[str, Any]) -> None:
+        assert self._key is not None
+        payload = json.dumps(parsed).encode()
+        signature = hmac.new(self._key, entry.stem.encode() + b"\0" + payload, "sha256")
+        _write_atomically(entry, signature.hexdigest().encode() + b"\n" + payload)
 
 
-def _take(store: dict[Path, Any], path: Path) -> Any:
-    """A kept value, or its exception raised again."""
-    value = store[path]
-    if isinstance(value, Exception):
-        raise value
-    return value
+def is_helm_template(path: Path) -> bool:
+    """A file of a Helm chart's templates/ directory (Go templates, not YAML until rendered)."""
+    return any(
+        parent.name == "templates" and (parent.parent / "Chart.yaml").is_file()
+        for parent in path.parents
+    )
 
 
-def _write_atomically(path: Path, content: str) -> None:
+def cache_key() -> bytes | None:
+    """This machine's key for signing cache entries: a random 32 bytes in the user's cache
+    directory (never in the scanned tree), created on first use, readable by the user only.
+    None when it cannot be created or is not private: the run then keeps no disk cache."""
+    location = os.environ.get(CACHE_KEY_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "pingvas-policy",
+        "cache.key",
+    )
+    path = Path(location)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            key = handle.read(64)
+    except OSError:
+        return None
+    private = info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    return key if private and len(key) == 32 else None
+
+
+class _PositionalDecoder(json.JSONDecoder):
+    """json's pure-Python scanner with a hook on objects: each dict records the lines of its
+    braces (Terraform's JSON syntax needs block lines for findings)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(object_pairs_hook=_LinedDict)
+        newlines = [i for i, char in enumerate(text) if char == "\n"]
+        parse_object = self.parse_object
+
+        def positioned(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+            value, end = parse_object(s_and_end, *args)
+            value.start_line = bisect.bisect_left(newlines, s_and_end[1] - 1) + 1
+            value.end_line = bisect.bisect_left(newlines, end - 1) + 1
+            return value, end
+
+        self.parse_object = positioned
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+
+class _LinedDict(dict):  # type: ignore[type-arg]
+    start_line = 0
+    end_line = 0
+
+
+def _check_depth(path: Path, value: Any) -> None:
+    """Fail a parsed document nested deeper than MAX_DEPTH (iteratively: no recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _error(path, 1, f"nested more than {MAX_DEPTH} levels deep", LIMIT)
+        children: Iterator[Any] = (
+            iter(node.values())
+            if isinstance(node, dict)
+            else iter(node)
+            if isinstance(node, list)
+            else iter(())
+        )
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _python_depth(tree: ast.AST) -> int:
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _hcl_error(path: Path, text: str, exc: Exception) -> SourceError:
+    """lark's error as one line: what was unexpected, where, and a short masked excerpt (its own
+    message quotes the offending input at length)."""
+    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    line = line if isinstance(line, int) and line > 0 else None
+    token = getattr(exc, "token", None)
+    if token is not None or hasattr(exc, "char"):
+        at_end = token is not None and token.type == "$END"
+        message = "syntax error: unexpected end of file" if at_end else "syntax error"
+    else:
+        message = _masked_message(_plain(exc))
+    if line is not None:
+        lines = text.splitlines()
+        shown = excerpt(lines[line - 1], column) if line <= len(lines) else ""
+        message += f" at column {column}" if isinstance(column, int) else ""
+        message += f": {shown}" if shown else ""
+    return _error(path, line, message)
+
+
+def _masked_message(message: str) -> str:
+    """A parser's message cut to its first line and 120 characters, quoted input masked."""
+    first = message.strip().splitlines()[0] if message.strip() else "parse error"
+    return excerpt(first, None, width=120)
+
+
+def _plain(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return exc.strerror or type(exc).__name__
+
+
+def _error(path: Path, line: int | None, message: str, policy: str = PARSE) -> SourceError:
+    return SourceError(ParseError(path, line, message, policy))
+
+
+def _suffix(name: str) -> str | None:
+    return next((suffix for suffix, _ in KINDS if name.endswith(suffix)), None)
+
+
+def _kind(name: str) -> str:
+    return next(kind for suffix, kind in KINDS if name.endswith(suffix))
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: readers see all or nothing. A
     read-only or full cache directory only costs a parse next time."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+            "wb", dir=path.parent, suffix=".tmp", delete=False
         ) as handle:
             tmp = Path(handle.name)
             handle.write(content)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policies.sources import Sources
+from policies.sources import ParseError, SourceError, Sources
 
 META_KEYS = ("__start_line__", "__end_line__")
 MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
@@ -24,15 +24,6 @@ _REF = re.compile(
     r"^\$\{\s*((?:module\.[A-Za-z0-9_-]+\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[^}]*)?\}$"
 )
 MAX_MODULE_DEPTH = 10
-
-
-@dataclass(frozen=True)
-class ParseError:
-    """A source file the reader could not parse."""
-
-    path: Path
-    line: int | None
-    message: str
 
 
 @dataclass
@@ -109,9 +100,12 @@ class TfProject:
         return self._by_address.get((by.instance, m.group(1)))
 
     def attr_line(self, path: Path, block: dict[str, Any], attr: str) -> int:
-        """The line of `attr = ...` inside a block, else the block's first line."""
+        """The line of `attr = ...` (JSON syntax: `"attr": ...`) inside a block, else the block's
+        first line."""
         start, end = block.get("__start_line__", 1), block.get("__end_line__", 0)
-        pattern = re.compile(rf"^\s*{re.escape(attr)}\s*=")
+        name = re.escape(attr)
+        written = rf'"{name}"\s*:' if path.name.endswith(".json") else rf"{name}\s*="
+        pattern = re.compile(rf"^\s*{written}")
         for number in range(start, end + 1):
             if number <= len(self._lines[path]) and pattern.match(self._lines[path][number - 1]):
                 return number
@@ -124,13 +118,13 @@ def load_project(sources: Sources) -> TfProject:
     project = TfProject(base=base)
     dirs: dict[Path, _ModuleDir] = {}
     sources.load_hcl(sources.files(".tf", ".tfvars"))
-    for path in sources.files(".tf"):
+    for path in sources.files(".tf", ".tf.json"):
         parsed = _parse(path, project, sources)
         if parsed is None:
             continue
         mod = dirs.setdefault(path.parent, _ModuleDir(path.parent))
         _collect(mod, parsed, path, project)
-    for tfvars in sources.files(".tfvars"):
+    for tfvars in sources.files(".tfvars", ".tfvars.json"):
         parsed = _parse(tfvars, project, sources)
         if not parsed:
             continue
@@ -140,7 +134,9 @@ def load_project(sources: Sources) -> TfProject:
             TfAssignment(k, v, tfvars, project.attr_line(tfvars, whole, k))
             for k, v in values.items()
         ]
-        applied = tfvars.name == "terraform.tfvars" or tfvars.name.endswith(".auto.tfvars")
+        applied = tfvars.name in ("terraform.tfvars", "terraform.tfvars.json") or (
+            tfvars.name.endswith((".auto.tfvars", ".auto.tfvars.json"))
+        )
         if applied and tfvars.parent in dirs:
             dirs[tfvars.parent].tfvars.update(values)
     called = {
@@ -163,14 +159,10 @@ def load_project(sources: Sources) -> TfProject:
 
 def _parse(path: Path, project: TfProject, sources: Sources) -> dict[str, Any] | None:
     try:
-        project._lines[path] = sources.text(path).splitlines()
-        return sources.hcl(path)
-    except UnicodeDecodeError as exc:
-        project.errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
-    except Exception as exc:  # noqa: BLE001 - lark raises many types; each becomes one finding
-        line = getattr(exc, "line", None)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        project.errors.append(ParseError(path, line if isinstance(line, int) else None, message))
+        project._lines[path] = sources.lines(path)
+        return sources.terraform(path)
+    except SourceError as exc:
+        project.errors.append(exc.error)
     return None
 
 
@@ -266,6 +258,20 @@ def resolve(value: Any, scope: dict[str, dict[str, Any]]) -> Any:
         return match.group(0) if isinstance(known, dict | list) else _scalar_text(known)
 
     return _VAR.sub(substitute, value)
+
+
+def blocks(value: Any) -> list[dict[str, Any]]:
+    """A nested block list as python-hcl2 gives it; an attribute of another shape written
+    where a block belongs (`rule = "x"`, `statement = null`) gives no blocks."""
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def listed(value: Any) -> list[Any]:
+    """A list attribute; any other value gives an empty list (an unresolved expression string
+    is not iterated character by character)."""
+    return value if isinstance(value, list) else []
 
 
 def jsonencode_argument(value: Any) -> str | None:

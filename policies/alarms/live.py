@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory, Metric, Topic, allows_cloudwatch, integer
-from policies.aws import AwsTarget
 from policies.model import Location
+from policies.targets.aws import AwsTarget
 
 
 def read_live(target: AwsTarget) -> AlarmsInventory:

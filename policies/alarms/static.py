@@ -15,7 +15,7 @@ from policies.alarms.model import (
     number,
 )
 from policies.model import Location
-from policies.terraform import TfProject, TfResource, jsonencode_argument
+from policies.terraform import TfProject, TfResource, blocks, jsonencode_argument, listed
 
 _ATTRIBUTES = (
     "comparison_operator",
@@ -69,10 +69,10 @@ def _policy(key: TfResource) -> Any:
 def _alarm(project: TfProject, res: TfResource) -> Alarm:
     body = res.body
     metrics, expression = [], None
-    for query in body.get("metric_query", []):
+    for query in blocks(body.get("metric_query")):
         if query.get("expression") and query.get("return_data") in (True, "true", None):
             expression = str(query["expression"])
-        for metric in query.get("metric", []):
+        for metric in blocks(query.get("metric")):
             metrics.append(
                 Metric(
                     str(metric.get("namespace")),
@@ -107,8 +107,8 @@ def _alarm(project: TfProject, res: TfResource) -> Alarm:
         evaluation_periods=integer(body.get("evaluation_periods")),
         datapoints_to_alarm=integer(body.get("datapoints_to_alarm")),
         treat_missing_data=body.get("treat_missing_data"),
-        alarm_actions=[_action(project, res, a) for a in body.get("alarm_actions", [])],
-        ok_actions=[_action(project, res, a) for a in body.get("ok_actions", [])],
+        alarm_actions=[_action(project, res, a) for a in listed(body.get("alarm_actions"))],
+        ok_actions=[_action(project, res, a) for a in listed(body.get("ok_actions"))],
         lines=lines,
     )
 

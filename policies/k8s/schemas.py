@@ -1,20 +1,20 @@
 """K8S-001: every manifest validates against its schema: kubernetes-validate for core kinds,
-the CRD schemas in fixtures/crds for ExternalSecret, SecretStore, ServiceMonitor, PrometheusRule.
-A kind with no schema is a failure, not a pass."""
+the CRD schemas in policies/k8s/crds (package data) for ExternalSecret, SecretStore,
+ServiceMonitor, PrometheusRule. A kind with no schema is a failure, not a pass."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import jsonschema
 
 from policies.model import Location
-from policies.yamlfile import YamlFile
+from policies.yamlfile import YamlFile, mapping
 
-CRD_SCHEMAS = Path(__file__).resolve().parents[2] / "fixtures" / "crds"
+CRD_SCHEMAS = resources.files("policies.k8s").joinpath("crds")
 CRD_FILES = {
     "ExternalSecret": "externalsecret.json",
     "SecretStore": "secretstore.json",
@@ -43,11 +43,12 @@ def validate_manifests(yaml_files: list[YamlFile], kubernetes_version: str) -> M
     for file in yaml_files:
         for doc in file.manifests():
             inv.manifests += 1
-            name = f"{doc['kind']} {(doc.get('metadata') or {}).get('name')}"
+            name = f"{doc['kind']} {mapping(doc.get('metadata')).get('name')}"
             where = Location(file.path, doc.line)
             plain = json.loads(json.dumps(doc))
-            if doc["kind"] in CRD_FILES:
-                problem = _crd_problem(plain, doc["kind"])
+            kind = doc["kind"]
+            if isinstance(kind, str) and kind in CRD_FILES:
+                problem = _crd_problem(plain, kind)
             else:
                 problem = _core_problem(kubernetes_validate, plain, kubernetes_version)
             if problem:
@@ -56,9 +57,9 @@ def validate_manifests(yaml_files: list[YamlFile], kubernetes_version: str) -> M
 
 
 def _crd_problem(doc: dict[str, Any], kind: str) -> str | None:
-    path = CRD_SCHEMAS / CRD_FILES[kind]
+    path = CRD_SCHEMAS.joinpath(CRD_FILES[kind])
     if not path.is_file():
-        return f"no schema for {kind}: {path} is missing"
+        return f"no schema for {kind}: {CRD_FILES[kind]} is missing from the package"
     schema = json.loads(path.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)
     if not errors:

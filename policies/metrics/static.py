@@ -22,16 +22,14 @@ from policies.metrics.model import (
 )
 from policies.model import Location
 from policies.pycode import call_name
-from policies.sources import Sources
-from policies.terraform import ParseError
-from policies.yamlfile import LineDict, YamlFile
+from policies.sources import SourceError, Sources
+from policies.yamlfile import LineDict, YamlFile, mapping, sequence
 
 _TYPES = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram", "Summary": "summary"}
 
 
-def read_static(
-    sources: Sources, yaml_files: list[YamlFile], errors: list[ParseError]
-) -> MetricsInventory:
+def read_static(sources: Sources, yaml_files: list[YamlFile]) -> MetricsInventory:
+    """Files that do not read or parse are skipped here: the SRC policies report them."""
     inv = MetricsInventory()
     _dcgm(inv)
     for path in sources.files(".py"):
@@ -41,7 +39,7 @@ def read_static(
             if isinstance(doc, LineDict):
                 _yaml(inv, file.path, doc)
     for path in sources.files(".json"):
-        _dashboard(inv, path, errors)
+        _dashboard(inv, path, sources)
     return inv
 
 
@@ -57,8 +55,8 @@ def _dcgm(inv: MetricsInventory) -> None:
 def _app_code(inv: MetricsInventory, path: Path, sources: Sources) -> None:
     try:
         tree = sources.python(path)
-    except (SyntaxError, UnicodeDecodeError):
-        return  # reported by SRC-001 through the RLS reader
+    except SourceError:
+        return
     if "prometheus_client" not in {
         (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
     } | {
@@ -145,13 +143,13 @@ def _endpoint(
 def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
     kind = doc.get("kind")
     if kind == "ServiceMonitor":
-        name = str((doc.get("metadata") or {}).get("name"))
+        name = str(mapping(doc.get("metadata")).get("name"))
         inv.jobs.append(
             ScrapeJob(f"serviceMonitor/{name}", json.dumps(doc), [], Location(path, doc.line))
         )
     elif kind == "PrometheusRule":
-        for group in (doc.get("spec") or {}).get("groups") or []:
-            for rule in group.get("rules") or []:
+        for group in sequence(mapping(doc.get("spec")).get("groups")):
+            for rule in sequence(mapping(group).get("rules")):
                 if isinstance(rule, LineDict) and "expr" in rule:
                     source = f"rule {rule.get('alert') or rule.get('record')}"
                     inv.queries.append(
@@ -163,12 +161,12 @@ def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
                         )
                     )
     elif "apiVersion" not in doc:
-        spec = (doc.get("prometheus") or {}).get("prometheusSpec") or {}
-        for job in spec.get("additionalScrapeConfigs") or []:
+        spec = mapping(mapping(doc.get("prometheus")).get("prometheusSpec"))
+        for job in sequence(spec.get("additionalScrapeConfigs")):
             if isinstance(job, LineDict):
                 targets = [
                     str(r.get("target_label"))
-                    for r in job.get("relabel_configs") or []
+                    for r in sequence(job.get("relabel_configs"))
                     if isinstance(r, dict) and r.get("target_label")
                 ]
                 inv.jobs.append(
@@ -185,15 +183,32 @@ def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
             inv.grafana_passwords.append(Location(path, grafana.line_of("adminPassword")))
 
 
-def _dashboard(inv: MetricsInventory, path: Path, errors: list[ParseError]) -> None:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def _dashboard(inv: MetricsInventory, path: Path, sources: Sources) -> None:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        errors.append(ParseError(path, exc.lineno, exc.msg))
+        data = sources.json(path)
+        lines = sources.lines(path)
+    except SourceError:
         return
-    if not isinstance(data, dict):
+    if isinstance(data, list) and any(isinstance(d, dict) and "panels" in d for d in data):
+        inv.dashboard_issues.append(
+            DashboardIssue(
+                f"{len(data)} dashboards in one JSON list",
+                "one bare dashboard model per file (what file provisioning reads)",
+                "a list",
+                Location(path, 1),
+            )
+        )
+        for item in data:
+            if isinstance(item, dict):
+                _dashboard_model(inv, path, item, lines)
         return
+    if isinstance(data, dict):
+        _dashboard_model(inv, path, data, lines)
+
+
+def _dashboard_model(
+    inv: MetricsInventory, path: Path, data: dict[str, Any], lines: list[str]
+) -> None:
     model = data
     if "panels" not in data and isinstance(data.get("dashboard"), dict):
         model = data["dashboard"]
@@ -207,9 +222,8 @@ def _dashboard(inv: MetricsInventory, path: Path, errors: list[ParseError]) -> N
         )
     if "panels" not in model:
         return
-    lines = text.splitlines()
     title = model.get("title", path.name)
-    for panel in _panels(model["panels"]):
+    for panel in _panels(sequence(model["panels"])):
         where = Location(path, _line(lines, f'"id": {panel.get("id")}') or 1)
         if "type" not in panel:
             inv.dashboard_issues.append(
@@ -220,7 +234,7 @@ def _dashboard(inv: MetricsInventory, path: Path, errors: list[ParseError]) -> N
                     where,
                 )
             )
-        for target in panel.get("targets") or []:
+        for target in sequence(panel.get("targets")):
             if isinstance(target, dict) and target.get("expr"):
                 expr = str(target["expr"])
                 line = _line(lines, json.dumps(expr)[1:-1]) or where.line
@@ -239,7 +253,7 @@ def _panels(panels: list[Any]) -> list[dict[str, Any]]:
     for panel in panels:
         if isinstance(panel, dict):
             out.append(panel)
-            out.extend(_panels(panel.get("panels") or []))
+            out.extend(_panels(sequence(panel.get("panels"))))
     return out
 
 

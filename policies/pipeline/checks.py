@@ -9,16 +9,16 @@ from typing import Any
 from policies.model import Finding, Location, Policy
 from policies.pipeline.model import PipelineInventory, Workflow
 from policies.registry import check
-from policies.yamlfile import LineDict
+from policies.yamlfile import LineDict, mapping, sequence
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _ENV_REF = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 def _steps(wf: Workflow) -> Iterator[tuple[str, LineDict, LineDict]]:
-    for name, job in (wf.doc.get("jobs") or {}).items():
+    for name, job in mapping(wf.doc.get("jobs")).items():
         if isinstance(job, LineDict):
-            for step in job.get("steps") or []:
+            for step in sequence(job.get("steps")):
                 if isinstance(step, LineDict):
                     yield str(name), job, step
 
@@ -55,13 +55,13 @@ def least_permissions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     findings = []
     for wf in inv.workflows:
         top = wf.doc.get("permissions")
-        for name, job in (wf.doc.get("jobs") or {}).items():
+        for name, job in mapping(wf.doc.get("jobs")).items():
             if not isinstance(job, LineDict):
                 continue
             perms = job.get("permissions", top)
             uploads = any(
                 "upload-sarif" in str(s.get("uses", ""))
-                for s in job.get("steps") or []
+                for s in sequence(job.get("steps"))
                 if isinstance(s, dict)
             )
             where = Location(
@@ -102,7 +102,7 @@ def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
             uses = str(step.get("uses", ""))
             if not any(scanner in uses for scanner in policy.params["scanners"]):
                 continue
-            inputs = step.get("with") or {}
+            inputs = mapping(step.get("with"))
             exit_code = str(inputs.get("exit-code", "0")).strip("'\"")
             if exit_code in ("0", ""):
                 findings.append(
@@ -149,6 +149,25 @@ def pull_request_trigger(inv: PipelineInventory, policy: Policy) -> list[Finding
 def zizmor_findings(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     levels = ["Informational", "Low", "Medium", "High"]
     floor = levels.index(policy.params["min_severity"])
+    run = inv.zizmor
+    if run is not None and run.failure is not None:
+        where = (
+            Location(run.failed_path, 1)
+            if run.failed_path
+            else inv.workflows[0].location
+            if inv.workflows
+            else Location(resource="zizmor")
+        )
+        return [
+            Finding(
+                policy.id,
+                "zizmor",
+                "zizmor could not audit the workflows",
+                "an audit of every workflow",
+                run.failure,
+                where,
+            )
+        ]
     return [
         Finding(
             policy.id,
@@ -158,7 +177,7 @@ def zizmor_findings(inv: PipelineInventory, policy: Policy) -> list[Finding]:
             f"{r.severity} {r.audit}",
             r.location,
         )
-        for r in inv.zizmor or []
+        for r in (run.results if run else [])
         if r.severity in levels and levels.index(r.severity) >= floor
     ]
 
@@ -183,15 +202,15 @@ def helm_pinned(inv: PipelineInventory, policy: Policy) -> list[Finding]:
 def env_defined(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     findings = []
     for wf in inv.workflows:
-        top = set(wf.doc.get("env") or {})
-        for job_name, job in (wf.doc.get("jobs") or {}).items():
+        top = set(mapping(wf.doc.get("env")))
+        for job_name, job in mapping(wf.doc.get("jobs")).items():
             if not isinstance(job, LineDict):
                 continue
-            job_env = top | set(job.get("env") or {})
-            for step in job.get("steps") or []:
+            job_env = top | set(mapping(job.get("env")))
+            for step in sequence(job.get("steps")):
                 if not isinstance(step, LineDict):
                     continue
-                defined = job_env | set(step.get("env") or {})
+                defined = job_env | set(mapping(step.get("env")))
                 for key, value in step.items():
                     for ref in _ENV_REF.findall(_text(value)):
                         if ref not in defined:
@@ -234,7 +253,7 @@ def current_actions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
 
 def _line_with(wf: Workflow, start: int, ref: str) -> int:
     """The first line from `start` that mentions env.<ref> (values may span lines)."""
-    lines = wf.path.read_text(encoding="utf-8").splitlines()
+    lines = wf.lines
     return next((i for i in range(start, len(lines) + 1) if f"env.{ref}" in lines[i - 1]), start)
 
 
@@ -245,7 +264,8 @@ def _major(ref: str | None) -> int | None:
 
 def _comment(wf: Workflow, step: LineDict) -> str | None:
     """The tag in the trailing comment of a SHA-pinned `uses:` line (`# v4.2.2`)."""
-    line = wf.path.read_text(encoding="utf-8").splitlines()[step.line_of("uses") - 1]
+    number = step.line_of("uses")
+    line = wf.lines[number - 1] if 0 < number <= len(wf.lines) else ""
     match = re.search(r"#\s*(v\d[\w.-]*)", line)
     return match.group(1) if match else None
 

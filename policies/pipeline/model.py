@@ -15,6 +15,7 @@ class Workflow:
     doc: Any  # LineDict of the workflow
     triggers: list[str]
     location: Location
+    lines: list[str] = field(default_factory=list)  # the file's text, for line lookups
 
 
 @dataclass
@@ -34,7 +35,16 @@ class ZizmorResult:
 
 
 @dataclass
+class ZizmorRun:
+    """zizmor's audit of the workflows: its results, or why it could not audit them."""
+
+    results: list[ZizmorResult]
+    failure: str | None = None
+    failed_path: Path | None = None  # the workflow zizmor could not load, when it names one
+
+
+@dataclass
 class PipelineInventory:
     workflows: list[Workflow] = field(default_factory=list)
     helm: list[HelmInstall] = field(default_factory=list)
-    zizmor: list[ZizmorResult] | None = None  # None: zizmor is not installed
+    zizmor: ZizmorRun | None = None  # None: zizmor is not installed

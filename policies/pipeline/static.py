@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from policies.model import Location
-from policies.pipeline.model import HelmInstall, PipelineInventory, Workflow, ZizmorResult
-from policies.sources import Sources
+from policies.pipeline.model import (
+    HelmInstall,
+    PipelineInventory,
+    Workflow,
+    ZizmorResult,
+    ZizmorRun,
+)
+from policies.sources import SourceError, Sources
 from policies.yamlfile import LineDict, YamlFile
 
 _HELM = re.compile(r"^\s*helm\s+(install|upgrade)\b")
+ZIZMOR_OK = {0, 10, 11, 12, 13, 14}  # no findings; findings, 10 + the highest severity
+ZIZMOR_TIMEOUT_S = 120
 
 
 def read_static(sources: Sources, yaml_files: list[YamlFile]) -> PipelineInventory:
@@ -30,37 +40,84 @@ def read_static(sources: Sources, yaml_files: list[YamlFile]) -> PipelineInvento
                     else [on]
                     if isinstance(on, str)
                     else list(on or [])
+                    if isinstance(on, list)
+                    else []
                 )
                 inv.workflows.append(
                     Workflow(
-                        file.path, doc, [str(t) for t in triggers], Location(file.path, doc.line)
+                        file.path,
+                        doc,
+                        [str(t) for t in triggers],
+                        Location(file.path, doc.line),
+                        sources.lines(file.path),
                     )
                 )
     for path in sources.files(".sh"):
-        _helm(inv, path)
-    inv.zizmor = _zizmor([wf.path for wf in inv.workflows])
+        try:
+            _helm(inv, path, sources.lines(path))
+        except SourceError:
+            continue  # reported by the SRC policies
+    inv.zizmor = _zizmor(sources, [wf.path for wf in inv.workflows])
     return inv
 
 
-def _zizmor(paths: list[Path]) -> list[ZizmorResult] | None:
-    """zizmor's offline audits of the workflows (its JSON output), None when not installed."""
+def _zizmor(sources: Sources, paths: list[Path]) -> ZizmorRun | None:
+    """zizmor's offline audits of the workflows, None when zizmor is not installed.
+
+    zizmor reads copies of the workflows as this suite read them (never the tree itself), with
+    no configuration and no inline ignores (a pull request must not switch audits off), and with
+    strict collection: an input it cannot audit fails the run instead of being skipped. An exit
+    status other than 0 or 10-14 (findings by severity) is a failed run, with zizmor's message."""
     binary = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
     if binary is None:
         return None
     if not paths:
-        return []
-    done = subprocess.run(
-        [binary, "--offline", "--format", "json", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        return ZizmorRun([])
+    with tempfile.TemporaryDirectory(prefix="pingvas-zizmor-") as tmp:
+        copies: dict[str, Path] = {}
+        for n, path in enumerate(paths):
+            copy = Path(tmp) / str(n) / path.name
+            copy.parent.mkdir()
+            copy.write_text(sources.text(path), encoding="utf-8")
+            copies[str(copy)] = path
+        try:
+            done = subprocess.run(
+                [
+                    binary,
+                    "--offline",
+                    "--no-config",
+                    "--no-ignores",
+                    "--strict-collection",
+                    "--no-progress",
+                    "--color=never",
+                    "--format",
+                    "json",
+                    *copies,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=ZIZMOR_TIMEOUT_S,
+                check=False,
+                cwd=tmp,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+        except subprocess.TimeoutExpired:
+            return ZizmorRun([], f"zizmor did not finish within {ZIZMOR_TIMEOUT_S} s", None)
+        named = [path for copy, path in copies.items() if copy in done.stderr]
+        for copy, path in copies.items():  # zizmor's messages name the copies
+            done.stderr = done.stderr.replace(copy, str(path))
+    if done.returncode not in ZIZMOR_OK:
+        cause = f"zizmor exited with status {done.returncode}: {_cause(done.stderr)}"
+        return ZizmorRun([], cause, named[0] if named else None)
+    try:
+        items = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        return ZizmorRun([], f"zizmor printed no JSON report: {_cause(done.stderr)}", None)
     results = []
-    for item in json.loads(done.stdout or "[]"):
+    for item in items:
         for loc in item.get("locations", [])[:1]:
             symbolic, concrete = loc.get("symbolic", {}), loc.get("concrete", {})
-            path = symbolic.get("key", {}).get("Local", {}).get("verbatim_path", "")
+            copy = symbolic.get("key", {}).get("Local", {}).get("verbatim_path", "")
             row = concrete.get("location", {}).get("start_point", {}).get("row", 0)
             results.append(
                 ZizmorResult(
@@ -68,14 +125,31 @@ def _zizmor(paths: list[Path]) -> list[ZizmorResult] | None:
                     item.get("determinations", {}).get("severity", "?"),
                     item.get("desc", ""),
                     symbolic.get("annotation", ""),
-                    Location(Path(path), row + 1),
+                    Location(_original(copies, copy), row + 1),
                 )
             )
-    return results
+    return ZizmorRun(results)
 
 
-def _helm(inv: PipelineInventory, path: Path) -> None:
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+def _original(copies: dict[str, Path], copy: str) -> Path:
+    """The tree's file that a copy given to zizmor stands for."""
+    if copy in copies:
+        return copies[copy]
+    return next((path for name, path in copies.items() if name.endswith(copy)), Path(copy))
+
+
+def _cause(stderr: str) -> str:
+    """zizmor's error without its log lines and stack backtrace, on one line."""
+    text = stderr.split("Stack backtrace:")[0]
+    kept = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not re.match(r"^\s*(INFO|WARN|DEBUG|TRACE)\b", line)
+    ]
+    return " ".join(kept)[:400] or "no message"
+
+
+def _helm(inv: PipelineInventory, path: Path, lines: list[str]) -> None:
     i = 0
     while i < len(lines):
         start, command = i, lines[i]

@@ -13,8 +13,7 @@ from pyflakes.checker import Checker
 from policies.model import Location
 from policies.pycode import call_name
 from policies.rls.model import ExecutedSql, RlsInventory, UndefinedName
-from policies.sources import Sources
-from policies.terraform import ParseError
+from policies.sources import ParseError, SourceError, Sources
 
 DRIVERS = ("psycopg", "psycopg2", "psycopg_pool", "sqlalchemy", "asyncpg")
 EXECUTORS = ("execute", "executemany", "exec_driver_sql", "text")
@@ -25,11 +24,8 @@ def read_app_code(sources: Sources, inventory: RlsInventory, errors: list[ParseE
     for path in sources.files(".py"):
         try:
             tree = sources.python(path)
-        except UnicodeDecodeError as exc:
-            errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
-            continue
-        except SyntaxError as exc:
-            errors.append(ParseError(path, exc.lineno, exc.msg))
+        except SourceError as exc:
+            errors.append(exc.error)
             continue
         if not _imports_driver(tree):
             continue

@@ -19,8 +19,7 @@ from policies.rls.model import (
     referenced_relations,
     setting_reads,
 )
-from policies.sources import Sources
-from policies.terraform import ParseError
+from policies.sources import ParseError, SourceError, Sources
 
 _ROW_SECURITY = {
     enums.AlterTableType.AT_EnableRowSecurity: ("rls_enabled", True),
@@ -184,15 +183,9 @@ def read_sql(sources: Sources, inventory: RlsInventory, errors: list[ParseError]
     """Every *.sql file of the tree, in path order (migrations are numbered)."""
     for path in sources.files(".sql"):
         try:
-            text = sources.text(path)
-            statements = pglast.parse_sql(text)
-        except UnicodeDecodeError as exc:
-            errors.append(ParseError(path, None, f"not UTF-8 text: {exc.reason}"))
-            continue
-        except pglast.parser.ParseError as exc:
-            message, offset = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
-            line = text[:offset].count("\n") + 1 if isinstance(offset, int) else None
-            errors.append(ParseError(path, line, str(message)))
+            text, statements = sources.text(path), sources.sql(path)
+        except SourceError as exc:
+            errors.append(exc.error)
             continue
         migration = _Migration(inventory, path, text)
         for raw in statements:

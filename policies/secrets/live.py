@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.aws import AwsTarget
 from policies.model import Location
 from policies.secrets.model import Secret, SecretsInventory
+from policies.targets.aws import AwsTarget
 
 
 def read_live(target: AwsTarget, declared: SecretsInventory) -> SecretsInventory:

@@ -16,8 +16,8 @@ from policies.secrets.model import (
     SecretsInventory,
     StateLeak,
 )
-from policies.terraform import TfProject, TfResource, jsonencode_argument
-from policies.yamlfile import LineDict, YamlFile
+from policies.terraform import TfProject, TfResource, blocks, jsonencode_argument
+from policies.yamlfile import LineDict, YamlFile, mapping, sequence
 
 SECRETISH = re.compile(
     r"(?i)(password|passwd|secret|token|api_?key|private_?key|client_?secret|credentials?)$"
@@ -39,7 +39,7 @@ def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInvent
     for res in project.of_type("aws_secretsmanager_secret_rotation"):
         target = project.referenced(res, res.body.get("secret_id"))
         if target is not None and target.address in secrets:
-            rules = (res.body.get("rotation_rules") or [{}])[0]
+            rules = next(iter(blocks(res.body.get("rotation_rules"))), {})
             secret = secrets[target.address]
             secret.rotation_days = _days(rules)
             secret.rotation_location = Location(res.path, res.line, res.address)
@@ -160,7 +160,7 @@ def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
         return
     kind, api = doc.get("kind"), str(doc.get("apiVersion", ""))
     if api.startswith("external-secrets.io/"):
-        name = str((doc.get("metadata") or {}).get("name"))
+        name = str(mapping(doc.get("metadata")).get("name"))
         inv.eso_objects.append(EsoObject(str(kind), name, api, Location(file.path, doc.line)))
     if kind == "ExternalSecret" and api.startswith("external-secrets.io/"):
         inv.external.append(_external_secret(file, doc))
@@ -169,7 +169,7 @@ def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
             if doc.get(field):
                 inv.plaintext.append(
                     Plaintext(
-                        f"Secret {doc.get('metadata', {}).get('name')}",
+                        f"Secret {mapping(doc.get('metadata')).get('name')}",
                         f"values in {field}",
                         Location(file.path, doc.line_of(field)),
                     )
@@ -203,26 +203,23 @@ def _values_plaintext(file: YamlFile, node: Any, inv: SecretsInventory, path: st
 
 
 def _external_secret(file: YamlFile, doc: LineDict) -> ExternalSecret:
-    spec = doc.get("spec") or LineDict()
-    if not isinstance(spec, LineDict):
-        spec = LineDict()
-        spec.line, spec.key_lines = doc.line, {}
+    spec = mapping(doc.get("spec"))
     es = ExternalSecret(
-        name=str((doc.get("metadata") or {}).get("name")),
+        name=str(mapping(doc.get("metadata")).get("name")),
         api_version=str(doc.get("apiVersion")),
         kind=str(doc.get("kind")),
         refresh_interval=str(spec["refreshInterval"]) if "refreshInterval" in spec else None,
         location=Location(file.path, doc.line),
         refresh_location=Location(file.path, spec.line_of("refreshInterval")),
     )
-    for entry in spec.get("data") or []:
+    for entry in sequence(spec.get("data")):
         ref = entry.get("remoteRef") if isinstance(entry, dict) else None
         if isinstance(ref, LineDict):
             line = ref.line_of("property") if "property" in ref else ref.line_of("key")
             es.refs.append(
                 RemoteRef(str(ref.get("key")), ref.get("property"), Location(file.path, line))
             )
-    for entry in spec.get("dataFrom") or []:
+    for entry in sequence(spec.get("dataFrom")):
         extract = entry.get("extract") if isinstance(entry, dict) else None
         if isinstance(extract, LineDict):
             es.refs.append(

@@ -8,6 +8,7 @@ from typing import Any
 
 from policies.model import Finding, Location, Policy
 from policies.registry import check
+from policies.terraform import blocks
 from policies.waf.model import (
     WafInventory,
     WafRule,
@@ -210,7 +211,7 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
     for acl in inv.acls:
         for rule, body in _managed(acl):
             group = body.get("name")
-            for override in body.get("rule_action_override", []) or []:
+            for override in blocks(body.get("rule_action_override")):
                 action = block_name_of(override)
                 findings.append(
                     _finding(
@@ -222,7 +223,7 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
                         f"action_to_use {action}",
                     )
                 )
-            for excluded in body.get("excluded_rule", []) or []:
+            for excluded in blocks(body.get("excluded_rule")):
                 findings.append(
                     _finding(
                         policy,
@@ -391,7 +392,7 @@ def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]
     for acl in inv.acls:
         for rule, body in _managed(acl):
             group = str(body.get("name"))
-            for override in body.get("rule_action_override", []) or []:
+            for override in blocks(body.get("rule_action_override")):
                 if block_name_of(override) != "count" or group not in namespaces:
                     continue
                 label = f"{namespaces[group]}{override.get('name')}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.aws import AwsTarget, arn_name
 from policies.model import Location
+from policies.targets.aws import AwsTarget, arn_name
 from policies.waf.model import (
     LogStream,
     WafInventory,

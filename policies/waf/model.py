@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.model import Location
+from policies.terraform import blocks
 
 # API list keys whose Terraform block is singular (RuleActionOverrides -> rule_action_override).
 _API_PLURALS = {
@@ -152,13 +153,13 @@ def _snake(name: str) -> str:
 
 def walk_statements(statement: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every (kind, body) in a statement tree, nested and/or/not/scope-down included."""
-    for kind, blocks in statement.items():
+    for kind, value in statement.items():
         if kind in META_KEYS:
             continue
-        body = first(blocks)
+        body = first(value)
         yield kind, body
         for nested_key in ("statement", "scope_down_statement"):
-            for nested in body.get(nested_key, []) or []:
+            for nested in blocks(body.get(nested_key)):
                 yield from walk_statements(nested)
 
 

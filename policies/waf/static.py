@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.model import Location
-from policies.terraform import TfProject, TfResource
+from policies.terraform import TfProject, TfResource, blocks, listed
 from policies.waf.model import (
     LogStream,
     WafInventory,
@@ -48,7 +48,7 @@ def read_static(project: TfProject) -> WafInventory:
 
 def _acl(res: TfResource) -> WebAcl:
     rules = []
-    for rule in res.body.get("rule", []):
+    for rule in blocks(res.body.get("rule")):
         priority = canonical(rule.get("priority"))
         rules.append(
             WafRule(
@@ -57,7 +57,7 @@ def _acl(res: TfResource) -> WebAcl:
                 action=block_name(rule.get("action")),
                 override_action=block_name(rule.get("override_action")),
                 statement=canonical(first(rule.get("statement")), keep_lines=True),
-                labels=[str(label.get("name")) for label in rule.get("rule_label", [])],
+                labels=[str(label.get("name")) for label in blocks(rule.get("rule_label"))],
                 location=Location(res.path, rule.get("__start_line__"), res.address),
             )
         )
@@ -72,11 +72,11 @@ def _acl(res: TfResource) -> WebAcl:
 
 def _logging(project: TfProject, res: TfResource) -> WafLogging:
     destinations = []
-    for ref in res.body.get("log_destination_configs", []):
+    for ref in listed(res.body.get("log_destination_configs")):
         target = project.referenced(res, ref)
         attr = _DESTINATION_TYPES.get(target.type) if target else None
         destinations.append(str(target.body.get(attr)) if target and attr else str(ref))
-    redacted = redacted_names(res.body.get("redacted_fields", []))
+    redacted = redacted_names(blocks(res.body.get("redacted_fields")))
     return WafLogging(destinations, redacted, Location(res.path, res.line, res.address))
 
 

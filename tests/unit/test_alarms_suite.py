@@ -28,6 +28,7 @@ def test_threshold_beyond_bound_fails_statically_naming_alarm_file_and_line(tmp_
 
 @pytest.mark.live
 def test_changed_deployed_threshold_fails_drift(aws_target, alarms_static):
+    aws_target = aws_target.get()
     if aws_target.endpoint is None:
         pytest.skip("changes a deployed alarm: runs only against a local endpoint")
     cloudwatch = aws_target.client("cloudwatch")

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from policies.sources import Sources
-from policies.stack import StackUnavailable, run_terraform, workspace
+from policies.targets.stack import StackUnavailable, run_terraform, workspace
 from policies.terraform import load_project
 from tests.helpers import ROOT, VERIFY, run_suite
 

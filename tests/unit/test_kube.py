@@ -3,6 +3,7 @@ kubernetes client's models exactly as the live reader receives them."""
 
 import copy
 import json
+import os
 
 import pytest
 from kubernetes.client import ApiClient
@@ -92,20 +93,15 @@ def test_application_pods_run_as_non_root(harden):
     assert [f.resource for f in found] == ([] if harden else ["dev/user-service-58f4d6c9b7-wz5rn"])
 
 
-def test_unreachable_context_skips_in_one_line(tmp_path):
+def test_unreachable_explicit_context_fails_and_absent_one_skips_in_one_line(tmp_path):
     from tests.helpers import VERIFY, run_suite
 
-    done = run_suite(
-        str(VERIFY / "test_pipeline.py"),
-        "-m",
-        "live",
-        "-rs",
-        "--kube-context",
-        "nowhere",
-        "--reports",
-        str(tmp_path / "r"),
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout
-    assert "no reachable Kubernetes context (nowhere)" in done.stdout
-    assert "Traceback" not in done.stdout
+    args = (str(VERIFY / "test_pipeline.py"), "-m", "live", "-rs", "--reports", str(tmp_path))
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
+    explicit = run_suite(*args, "--kube-context", "nowhere", env=env, timeout=120)
+    assert explicit.returncode == 1, explicit.stdout
+    assert explicit.stdout.count("--kube-context nowhere cannot be reached") == 3
+    absent = run_suite(*args, env=env, timeout=120)
+    assert absent.returncode == 0, absent.stdout
+    assert "no reachable Kubernetes context (current)" in absent.stdout
+    assert "Traceback" not in explicit.stdout + absent.stdout

@@ -25,19 +25,11 @@ CHECKS = all_checks()
 
 
 def problems(directory: Path) -> list[tuple[str, int | None, str]]:
-    """(file, line, message) of every parse error and every PromQL finding under directory."""
+    """(file, line, message) of every source problem (SRC policies) and every PromQL finding
+    under directory."""
     tree = Sources(directory)
-    yaml_errors: list = []
-    yaml_files = load_yaml_files(tree, yaml_errors)
-    metrics_errors: list = []
-    metrics = read_metrics(tree, yaml_files, metrics_errors)
-    errors = [
-        *load_project(tree).errors,
-        *read_rls(tree).errors,
-        *yaml_errors,
-        *metrics_errors,
-    ]
-    found = [(e.path.name, e.line, e.message) for e in errors]
+    found = [(e.path.name, e.line, e.message) for e in tree.check_all()]
+    metrics = read_metrics(tree, load_yaml_files(tree, []))
     found += [
         (f.location.path.name, f.location.line, f.actual)
         for f in CHECKS["MET-002"](metrics, load_catalog()["MET-002"])
@@ -90,5 +82,5 @@ def test_readers_never_raise_on_fuzzed_input(text, suffix, tmp_path_factory):
     project = load_project(tree)
     read_rls(tree)
     read_secrets(project, yaml_files)
-    read_metrics(tree, yaml_files, [])
+    read_metrics(tree, yaml_files)
     read_pipeline(tree, yaml_files)

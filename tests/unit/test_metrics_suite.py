@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from policies.prometheus import serve_app, start
-from policies.stack import StackUnavailable
+from policies.targets.prometheus import serve_app, start
+from policies.targets.stack import StackUnavailable
 from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy
 
 pytestmark = pytest.mark.live

@@ -59,6 +59,7 @@ def test_a_value_registered_by_a_probe_reaches_no_output(tmp_path):
 
 @pytest.mark.live
 def test_database_password_of_pg_dsn_reaches_no_output(tmp_path, pg_cluster):
+    pg_cluster = pg_cluster.get()
     if pg_cluster is None:
         pytest.skip("needs the embedded PostgreSQL")
     canary = "canary-pg-password-51ab"

@@ -79,4 +79,4 @@ def test_unparseable_hcl_is_one_failing_result(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     failures = list(junit_failures(tmp_path / "r" / "junit.xml").values())
     assert len(failures) == 1, failures
-    assert "broken.tf:2: SRC-001" in failures[0] and "Unexpected token" in failures[0]
+    assert "broken.tf:2: SRC-001" in failures[0] and "syntax error" in failures[0]

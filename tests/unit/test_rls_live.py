@@ -10,11 +10,11 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from policies.catalog import load_catalog
-from policies.postgres import start_cluster
-from policies.pycode import find_module, import_file
+from policies.pycode import find_modules, import_file
 from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.sources import Sources
-from policies.stack import StackUnavailable
+from policies.targets.postgres import start_cluster
+from policies.targets.stack import StackUnavailable
 from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy, infra_copy, run_suite
 
 pytestmark = pytest.mark.live
@@ -77,9 +77,10 @@ def test_guide_session_code_runs_an_injected_statement(guide_db):
 
 
 def test_infra_session_helper_refuses_the_same_payload(pg_dsn, infra_dir):
-    helper = import_file(find_module(Sources(infra_dir), {"make_pool", "user_session"}))
+    [path] = find_modules(Sources(infra_dir), {"make_pool", "user_session"})
+    helper = import_file(path)
     payload = f"{uuid.uuid4()}'; SELECT set_config('app.injected', 'yes', false); --"
-    with helper.make_pool(pg_dsn, min_size=1, max_size=1) as pool:
+    with helper.make_pool(pg_dsn.get(), min_size=1, max_size=1) as pool:
         with pytest.raises(TypeError), helper.user_session(pool, payload):
             pass
         with pool.connection() as conn:

@@ -33,6 +33,7 @@ def test_no_secret_value_reaches_any_output(tmp_path, aws_target, secrets_static
     """Canaries: a password in the deployed DB credential (read and rotated by the live tier)
     and one written in Helm values (reported by SEC-004). Neither, nor the rotated password,
     may appear in the terminal output, JUnit, SARIF or the summary."""
+    aws_target = aws_target.get()
     if aws_target.endpoint is None:
         pytest.skip("plants a canary in a deployed secret: runs only against a local endpoint")
     canary_values = "canary-helm-7c1e0b9a"
@@ -55,6 +56,7 @@ def test_no_secret_value_reaches_any_output(tmp_path, aws_target, secrets_static
         str(infra),
         "--aws-endpoint",
         aws_target.endpoint,
+        "--allow-mutation",
         "--reports",
         str(reports),
         "-rA",

@@ -13,7 +13,7 @@ import pytest
 from policies import sources as sources_module
 from policies.metrics.static import read_static as read_metrics
 from policies.pipeline.static import read_static as read_pipeline
-from policies.pycode import find_module
+from policies.pycode import find_modules
 from policies.rls.static import read_static as read_rls
 from policies.sources import Sources
 from policies.terraform import load_project
@@ -99,10 +99,10 @@ def test_every_file_is_parsed_once_whatever_the_number_of_readers(monkeypatch):
     yaml_files = load_yaml_files(tree, [])
     load_project(tree)
     read_rls(tree)
-    read_metrics(tree, yaml_files, [])
+    read_metrics(tree, yaml_files)
     read_pipeline(tree, yaml_files)
-    find_module(tree, {"make_pool", "user_session"})
-    find_module(tree, {"lambda_handler"})
+    find_modules(tree, {"make_pool", "user_session"})
+    find_modules(tree, {"lambda_handler"})
     assert sorted(p for p in parsed if p.startswith("py:")) == sorted(
         f"py:{p}" for p in tree.files(".py")
     )

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.live
 def console_edit(aws_target, waf_static):
     """Deployed ACL edited as in an incident: RateLimit set to count, core rule set to count.
     The original rules are put back afterwards."""
+    aws_target = aws_target.get()
     if aws_target.endpoint is None:
         pytest.skip("mutates the Web ACL: runs only against a local endpoint")
     wafv2 = aws_target.client("wafv2")
@@ -53,7 +54,7 @@ def console_edit(aws_target, waf_static):
 
 
 def test_console_edit_is_drift_and_fails_the_live_checks(console_edit, aws_target, waf_static):
-    deployed = read_live(aws_target)
+    deployed = read_live(aws_target.get())
     catalog = load_catalog()
     differences = {
         (f.message.split(" differs")[0], f.expected, f.actual)
@@ -70,7 +71,7 @@ def test_console_edit_is_drift_and_fails_the_live_checks(console_edit, aws_targe
 
 
 def test_restored_acl_has_no_drift(aws_target, waf_static):
-    assert drift(waf_static, read_live(aws_target), load_catalog()["WAF-011"]) == []
+    assert drift(waf_static, read_live(aws_target.get()), load_catalog()["WAF-011"]) == []
 
 
 def test_unreachable_endpoint_fails_in_one_line_per_test(tmp_path):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from policies.stack import free_port
+from policies.targets.stack import free_port
 from tests.helpers import VERIFY, junit_failures, run_suite
 
 

@@ -9,6 +9,7 @@ import pytest
 from policies.alarms.drift import drift
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding, Location
+from policies.posture import require_write
 from policies.registry import all_checks
 
 CHECKS = all_checks()
@@ -30,24 +31,36 @@ def test_static(policy, alarms_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", [p for p in policy_ids("alarms", "live") if p in CHECKS])
 def test_live(policy, alarms_live, gate):
-    _require_alarms(alarms_live, "the target")
-    gate(policy, CHECKS[policy](alarms_live, load_catalog()[policy]))
+    inventory = alarms_live.get()
+    _require_alarms(inventory, "the target")
+    gate(policy, CHECKS[policy](inventory, load_catalog()[policy]))
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["ALM-010"])
 def test_drift(policy, alarms_static, alarms_live, gate):
-    gate(policy, drift(alarms_static, alarms_live, load_catalog()[policy]))
+    gate(policy, drift(alarms_static, alarms_live.get(), load_catalog()[policy]))
 
 
 @pytest.fixture
 def subscriber(pytestconfig, aws_target, alarms_static):
-    """An SQS queue subscribed to the alarm topic for the test, removed afterwards."""
-    if pytestconfig.getoption("--target") == "aws" and not pytestconfig.getoption(
-        "--allow-mutation"
-    ):
-        pytest.skip("subscribes a test queue and forces an alarm: pass --allow-mutation on aws")
-    sns, sqs = aws_target.client("sns"), aws_target.client("sqs")
+    """An SQS queue subscribed to the alarm topic for the test, removed afterwards (in the
+    test's call phase: an unreachable target is the test's own failure)."""
+    made = []
+
+    def subscribe():
+        require_write(pytestconfig, "aws", "subscribing a test queue to the alarm topic")
+        topic, received, cleanup = _subscribe(aws_target.get(), alarms_static)
+        made.append(cleanup)
+        return topic, received
+
+    yield subscribe
+    for cleanup in made:
+        cleanup()
+
+
+def _subscribe(target, alarms_static):
+    sns, sqs = target.client("sns"), target.client("sqs")
     used = {a.removeprefix("sns:") for alarm in alarms_static.alarms for a in alarm.alarm_actions}
     topics = [
         t["TopicArn"]
@@ -94,17 +107,21 @@ def subscriber(pytestconfig, aws_target, alarms_static):
                     return True
         return False
 
-    yield topics[0], received
-    sns.unsubscribe(SubscriptionArn=subscription)
-    sqs.delete_queue(QueueUrl=queue)
+    def cleanup():
+        sns.unsubscribe(SubscriptionArn=subscription)
+        sqs.delete_queue(QueueUrl=queue)
+
+    return topics[0], received, cleanup
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["ALM-011"])
 def test_topic_delivers(policy, subscriber, aws_target, gate):
-    topic, received = subscriber
+    topic, received = subscriber()
     marker = f"pingvas alarm test {time.time()}"
-    aws_target.client("sns").publish(TopicArn=topic, Message=marker, Subject="pingvas alarm test")
+    aws_target.get().client("sns").publish(
+        TopicArn=topic, Message=marker, Subject="pingvas alarm test"
+    )
     findings = (
         []
         if received(marker)
@@ -128,8 +145,8 @@ def test_topic_delivers(policy, subscriber, aws_target, gate):
 def test_forced_alarm_reaches_a_subscriber(
     policy, pytestconfig, subscriber, aws_target, alarms_static, gate
 ):
-    topic, received = subscriber
-    cloudwatch = aws_target.client("cloudwatch")
+    topic, received = subscriber()
+    cloudwatch = aws_target.get().client("cloudwatch")
     name = alarms_static.alarms[0].name
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="pingvas alarm test")
     try:

@@ -26,7 +26,7 @@ def test_static(policy, metrics_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["MET-020"])
 def test_targets_up(policy, prometheus_target, gate):
-    prometheus, _ = prometheus_target
+    prometheus, _ = prometheus_target.get()
     targets = prometheus.api("targets")["activeTargets"]
     if not targets:
         pytest.fail(f"{prometheus.url} has no active target", pytrace=False)
@@ -49,7 +49,7 @@ def test_targets_up(policy, prometheus_target, gate):
 
 @pytest.mark.live
 def test_jobs_without_local_stand_in(prometheus_target):
-    _, without = prometheus_target
+    _, without = prometheus_target.get()
     if without:
         pytest.skip(
             f"scrape jobs {', '.join(without)} have no local stand-in (their exporters "
@@ -78,7 +78,7 @@ def _why_empty(prometheus, expr):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["MET-021"])
 def test_queries_return_series(policy, prometheus_target, metrics_static, gate):
-    prometheus, _ = prometheus_target
+    prometheus, _ = prometheus_target.get()
     _require_queries(metrics_static, "infra")
     findings = []
     for query in metrics_static.queries:
@@ -105,7 +105,7 @@ def test_queries_return_series(policy, prometheus_target, metrics_static, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["MET-022"])
 def test_gpu_series_carry_gpu_and_pod(policy, prometheus_target, gate):
-    prometheus, _ = prometheus_target
+    prometheus, _ = prometheus_target.get()
     params = load_catalog()[policy].params
     series = prometheus.api("query", query=params["metric"])["result"]
     where = Location(resource=f"{prometheus.url} {params['metric']}")

@@ -40,4 +40,4 @@ def test_manifests(policy, manifests_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", policy_ids("k8s", "live"))
 def test_cluster(policy, kube_live, gate):
-    gate(policy, CHECKS[policy](kube_live, load_catalog()[policy]))
+    gate(policy, CHECKS[policy](kube_live.get(), load_catalog()[policy]))

@@ -6,7 +6,8 @@ import pytest
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding, Location
-from policies.pycode import find_module, import_file
+from policies.posture import require_local_code, require_write
+from policies.pycode import import_file, platform_module
 from policies.registry import all_checks
 
 CHECKS = all_checks()
@@ -31,17 +32,23 @@ def test_static(policy, rls_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", [p for p in policy_ids("rls", "live") if p in CHECKS])
 def test_live(policy, rls_live, gate):
-    _require_tables(rls_live, "the database")
-    gate(policy, CHECKS[policy](rls_live, load_catalog()[policy]))
+    inventory = rls_live.get()
+    _require_tables(inventory, "the database")
+    gate(policy, CHECKS[policy](inventory, load_catalog()[policy]))
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["RLS-020"])
-def test_isolation(policy, pg_conn, gate):
-    """Generated users, rows and operations as the app role (--hypothesis-profile=long: 2,000)."""
+def test_isolation(policy, pytestconfig, pg_conn, gate):
+    """Generated users, rows and operations as the app role (--hypothesis-profile=long: 2,000),
+    each scenario in a transaction that is rolled back; on a user's database only with
+    --allow-mutation."""
     from hypothesis import given, settings
 
     from policies.rls.isolation import run_scenario, scenarios
+
+    require_write(pytestconfig, "postgres", "the isolation run (rolled-back rows)")
+    pg_conn = pg_conn.get()
 
     @settings(database=None)
     @given(scenario=scenarios(RLS020.params))
@@ -68,14 +75,16 @@ def test_isolation(policy, pg_conn, gate):
 
 
 @pytest.fixture
-def session_helper(sources, infra_dir):
-    """The app's own session module (user_session, anonymous_session, make_pool), imported."""
-    path = find_module(sources, {"make_pool", "user_session"})
-    if path is None:
-        pytest.fail(
-            f"no session helper (make_pool + user_session) under {infra_dir}", pytrace=False
-        )
-    return import_file(path)
+def session_helper(pytestconfig, sources):
+    """Imports, in the test's call phase, the app's own session module (user_session,
+    anonymous_session, make_pool): on --target local only, from one unambiguous module."""
+
+    def load():
+        require_local_code(pytestconfig, "the app's session helper")
+        path = platform_module(sources, {"make_pool", "user_session"}, (), "session helper")
+        return import_file(path)
+
+    return load
 
 
 def _images_table():
@@ -87,8 +96,9 @@ def _images_table():
 
 
 @pytest.fixture
-def two_users(pg_conn):
-    """Two committed users with one private and one public image each; removed afterwards."""
+def two_users(pytestconfig, pg_conn):
+    """Creates, in the test's call phase, two committed users with one private and one public
+    image each; removed afterwards. Writes: on a user's database only with --allow-mutation."""
     import uuid
 
     from psycopg import sql
@@ -97,28 +107,38 @@ def two_users(pg_conn):
         sql.Identifier(RLS020.params["schema"]), sql.Identifier("users")
     )
     users = [uuid.uuid4(), uuid.uuid4()]
-    images = {}
-    with pg_conn.transaction():
-        for user in users:
-            pg_conn.execute(
-                sql.SQL("INSERT INTO {} (id, email) VALUES (%s, %s)").format(users_table),
-                (user, f"{user}@example.test"),
+    made = []
+
+    def create():
+        require_write(pytestconfig, "postgres", "the session-helper test (two users)")
+        conn = pg_conn.get()
+        images = {}
+        with conn.transaction():
+            for user in users:
+                conn.execute(
+                    sql.SQL("INSERT INTO {} (id, email) VALUES (%s, %s)").format(users_table),
+                    (user, f"{user}@example.test"),
+                )
+                for public in (False, True):
+                    row = conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {} (user_id, storage_key, is_public) VALUES (%s, %s, %s)"
+                            " RETURNING id"
+                        ).format(_images_table()),
+                        (user, str(uuid.uuid4()), public),
+                    ).fetchone()
+                    images[row[0]] = (user, public)
+        made.append(conn)
+        return users, images
+
+    yield create
+    for conn in made:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE user_id = ANY(%s)").format(_images_table()),
+                (users,),
             )
-            for public in (False, True):
-                row = pg_conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {} (user_id, storage_key, is_public) VALUES (%s, %s, %s)"
-                        " RETURNING id"
-                    ).format(_images_table()),
-                    (user, str(uuid.uuid4()), public),
-                ).fetchone()
-                images[row[0]] = (user, public)
-    yield users, images
-    with pg_conn.transaction():
-        pg_conn.execute(
-            sql.SQL("DELETE FROM {} WHERE user_id = ANY(%s)").format(_images_table()), (users,)
-        )
-        pg_conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(users_table), (users,))
+            conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(users_table), (users,))
 
 
 @pytest.mark.live
@@ -129,7 +149,9 @@ def test_user_never_reaches_the_next_request(policy, pg_dsn, session_helper, two
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    (a, b), images = two_users
+    session_helper = session_helper()
+    (a, b), images = two_users()
+    pg_dsn = pg_dsn.get()
     setting = RLS020.params["setting"]
     select = sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(_images_table())
     pool = session_helper.make_pool(

@@ -9,7 +9,8 @@ import pytest
 
 from policies.catalog import load_catalog, policy_ids
 from policies.model import Finding
-from policies.pycode import find_module, import_file
+from policies.posture import require_local_code, require_write
+from policies.pycode import import_file, platform_module
 from policies.redact import register
 from policies.registry import all_checks
 from tests.helpers import replace_current_secret
@@ -32,80 +33,84 @@ def test_static(policy, secrets_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", [p for p in policy_ids("secrets", "live") if p in CHECKS])
 def test_live(policy, secrets_live, gate):
-    _require_secrets(secrets_live, "the target")
-    gate(policy, CHECKS[policy](secrets_live, load_catalog()[policy]))
+    inventory = secrets_live.get()
+    _require_secrets(inventory, "the target")
+    gate(policy, CHECKS[policy](inventory, load_catalog()[policy]))
 
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
 @pytest.fixture
-def db_rotation(
-    pytestconfig, aws_target, pg_cluster, secrets_static, sources, infra_dir, monkeypatch
-):
-    """The deployed DB credential pointed at the embedded PostgreSQL (the app role's password set
-    to the current value), and the project's PostgreSQL rotation handler."""
-    if pytestconfig.getoption("--target") == "aws":
-        pytest.skip(
-            "the rotation changes the deployed secret and a database password: "
-            "it runs on --target local"
-        )
-    if pg_cluster is None:
-        pytest.skip(
-            "the rotation sets the app role's password: it needs the embedded PostgreSQL "
-            "(run without --pg-dsn)"
-        )
-    path = find_module(sources, {"lambda_handler"}, ("setSecret", "psycopg"))
-    if path is None:
-        pytest.fail(
-            f"no PostgreSQL rotation handler (lambda_handler) under {infra_dir}", pytrace=False
-        )
-    declared = [
-        s
-        for s in secrets_static.secrets
-        if {"username", "password", "host"} <= set(s.json_keys or [])
-    ]
-    if not declared:
-        pytest.fail(
-            "no secret declares a database credential (username, password, host)", pytrace=False
-        )
-    sm = aws_target.client("secretsmanager")
-    described = [
-        d
-        for page in sm.get_paginator("list_secrets").paginate()
-        for d in page["SecretList"]
-        if declared[0].matches(d["Name"])
-    ]
-    if not described or not described[0].get("RotationEnabled"):
-        pytest.fail(
-            f"{declared[0].name}: not deployed with rotation at {aws_target.endpoint}",
-            pytrace=False,
-        )
-    arn, lambda_arn = described[0]["ARN"], described[0]["RotationLambdaARN"]
-    value = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
-    register(value["password"])
-    import psycopg  # imported by the live tests only: a static run stays light
-    from psycopg import sql
+def db_rotation(pytestconfig, aws_target, pg_cluster, secrets_static, sources, monkeypatch):
+    """Prepares, in the test's call phase: the deployed DB credential pointed at the embedded
+    PostgreSQL (the app role's password set to the current value), and the project's own
+    PostgreSQL rotation handler, imported (on --target local only, from one unambiguous
+    module)."""
 
-    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
-                sql.Identifier(value["username"]), sql.Literal(value["password"])
+    def prepare():
+        require_local_code(pytestconfig, "the rotation handler")
+        require_write(pytestconfig, "aws", "the rotation (it changes the deployed secret)")
+        if pytestconfig.getoption("--pg-dsn"):
+            pytest.skip(
+                "the rotation sets the app role's password: it needs the embedded PostgreSQL "
+                "(run without --pg-dsn)"
             )
+        handler = platform_module(
+            sources, {"lambda_handler"}, ("setSecret", "psycopg"), "PostgreSQL rotation handler"
         )
-    value.update(host="127.0.0.1", port=pg_cluster.port, dbname="pingvas")
-    replace_current_secret(sm, arn, json.dumps(value))
-    monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", aws_target.endpoint)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", aws_target.region)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    return types.SimpleNamespace(
-        sm=sm,
-        arn=arn,
-        lambda_arn=lambda_arn,
-        handler=import_file(path),
-        location=declared[0].location,
-    )
+        declared = [
+            s
+            for s in secrets_static.secrets
+            if {"username", "password", "host"} <= set(s.json_keys or [])
+        ]
+        if not declared:
+            pytest.fail(
+                "no secret declares a database credential (username, password, host)",
+                pytrace=False,
+            )
+        target, cluster = aws_target.get(), pg_cluster.get()
+        sm = target.client("secretsmanager")
+        described = [
+            d
+            for page in sm.get_paginator("list_secrets").paginate()
+            for d in page["SecretList"]
+            if declared[0].matches(d["Name"])
+        ]
+        if not described or not described[0].get("RotationEnabled"):
+            pytest.fail(
+                f"{declared[0].name}: not deployed with rotation at {target.endpoint}",
+                pytrace=False,
+            )
+        arn, lambda_arn = described[0]["ARN"], described[0]["RotationLambdaARN"]
+        value = json.loads(
+            sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+        )
+        register(value["password"])
+        import psycopg  # imported by the live tests only: a static run stays light
+        from psycopg import sql
+
+        with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
+                    sql.Identifier(value["username"]), sql.Literal(value["password"])
+                )
+            )
+        value.update(host="127.0.0.1", port=cluster.port, dbname="pingvas")
+        replace_current_secret(sm, arn, json.dumps(value))
+        monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", target.endpoint)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", target.region)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        return types.SimpleNamespace(
+            sm=sm,
+            arn=arn,
+            lambda_arn=lambda_arn,
+            handler=import_file(handler),
+            location=declared[0].location,
+        )
+
+    return prepare
 
 
 def _stages(rotation):
@@ -155,6 +160,7 @@ def test_db_credential_rotates_end_to_end(policy, db_rotation, gate):
     """The four steps of the project's handler: AWSCURRENT moves, AWSPREVIOUS keeps the old
     version, the new password logs in and the old one no longer does. Then a rotation whose
     testSecret fails (setSecret skipped, so the database refuses) leaves AWSCURRENT alone."""
+    db_rotation = db_rotation()
     old = _stages(db_rotation)["AWSCURRENT"]
     token = _start(db_rotation)
     problems = []

@@ -1,4 +1,6 @@
-"""The main job's sources policy: everything under --infra parses."""
+"""The main job's sources policies: everything under --infra can be read (inside the tree),
+stays within the readers' limits and parses; on --target local, the Terraform the stack would
+apply runs nothing on this machine; the waivers in force are valid."""
 
 import datetime as dt
 
@@ -7,21 +9,53 @@ import pytest
 from policies.catalog import load_catalog
 from policies.model import Finding, Location
 
+SOURCE_POLICIES = ("SRC-001", "SRC-002", "SRC-003")
+
 
 @pytest.mark.static
-def test_sources_parse(terraform_project, rls_static, yaml_files, gate):
+@pytest.mark.parametrize("policy", SOURCE_POLICIES)
+def test_sources(policy, sources, gate):
+    title = load_catalog()[policy].title
     gate(
-        "SRC-001",
+        policy,
         [
             Finding(
-                "SRC-001",
+                policy,
                 str(e.path.name),
-                "cannot be parsed",
-                "a file its parser accepts",
+                e.message,
+                title.lower(),
                 e.message,
                 Location(e.path, e.line),
             )
-            for e in [*terraform_project.errors, *rls_static.errors, *yaml_files[1]]
+            for e in sources.check_all()
+            if e.policy == policy
+        ],
+    )
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("policy", ["SRC-004"])
+def test_local_stack_applies_only_resources(policy, pytestconfig, sources, terraform_project, gate):
+    """What the embedded stack refuses to apply, one finding per block (--allow-exec lifts it)."""
+    from policies.posture import embedded
+    from policies.tfguard import refusals
+
+    if not embedded(pytestconfig, "aws"):
+        pytest.skip("no Terraform is applied: the target is not the embedded stack")
+    if pytestconfig.getoption("--allow-exec"):
+        pytest.skip("--allow-exec: the roots are applied as they are")
+    gate(
+        policy,
+        [
+            Finding(
+                policy,
+                r.what,
+                f"{r.what} {r.why}",
+                "only resources created in the local AWS endpoint",
+                r.what,
+                Location(r.path, r.line),
+            )
+            for r in refusals(sources, terraform_project.roots)
         ],
     )
 
@@ -38,7 +72,7 @@ def test_waivers_valid(waivers, waivers_path):
             if w.policy_id not in catalog
             else f"expired on {w.expires}: renew it with a reason or fix the finding"
         )
-        for w in waivers
+        for w in waivers.get()
         if w.policy_id not in catalog or w.days_left(today) < 0
     ]
     assert not problems, "\n".join(problems)

@@ -24,14 +24,15 @@ def test_static(policy, waf_static, infra_dir, gate):
 @pytest.mark.live
 @pytest.mark.parametrize("policy", [p for p in policy_ids("waf", "live") if p in CHECKS])
 def test_live(policy, waf_live, aws_target, gate):
-    _require_acls(waf_live, aws_target.endpoint or "AWS")
-    gate(policy, CHECKS[policy](waf_live, load_catalog()[policy]))
+    inventory = waf_live.get()
+    _require_acls(inventory, aws_target.get().endpoint or "AWS")
+    gate(policy, CHECKS[policy](inventory, load_catalog()[policy]))
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("policy", ["WAF-011"])
 def test_drift(policy, waf_static, waf_live, gate):
-    gate(policy, drift(waf_static, waf_live, load_catalog()[policy]))
+    gate(policy, drift(waf_static, waf_live.get(), load_catalog()[policy]))
 
 
 ATTACKS = {

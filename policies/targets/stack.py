@@ -12,11 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import requests
+import pytest
+
+from policies.redact import excerpt
 
 MOTO_START_TIMEOUT_S = 30
 TERRAFORM_TIMEOUT_S = 900
@@ -45,12 +48,58 @@ MIRROR_CANDIDATES = (
 )
 
 
+STACK_TIMINGS = pytest.StashKey[dict[str, float]]()  # bring-up steps, for the run's summary
+
+
 class StackUnavailable(Exception):
     """A tool the local stack needs is missing; the message says what to install."""
 
 
 class StackError(Exception):
     """The local stack could not be brought up; the message names the step and the cause."""
+
+
+T = TypeVar("T")
+
+
+def bring_up(start: Callable[[], T], cleanup: Callable[[], Any] | None = None) -> T:
+    """Start a local service: a missing tool skips saying what to install, a failure fails in
+    one line (neither with a traceback); `cleanup` runs on either, and on an interruption."""
+    try:
+        return start()
+    except (StackUnavailable, StackError) as exc:
+        error: Exception = exc
+    except BaseException:
+        if cleanup is not None:
+            cleanup()
+        raise
+    if cleanup is not None:
+        cleanup()
+    if isinstance(error, StackUnavailable):
+        pytest.skip(str(error))
+    pytest.fail(str(error), pytrace=False)
+
+
+def spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """Start a service or tool in its own process group (session), so that stopping it also
+    stops what it started (terraform's provider plugins), and a Ctrl-C meant for the suite does
+    not reach it before the suite's own cleanup does."""
+    return subprocess.Popen(cmd, start_new_session=True, **kwargs)
+
+
+def stop_process(process: subprocess.Popen[Any], grace_s: float = 10) -> None:
+    """SIGTERM to the process's group, SIGKILL after `grace_s`; quiet when it is gone."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5)):
+        if process.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever the leader left in its group
 
 
 @dataclass
@@ -61,11 +110,7 @@ class LocalStack:
     timings: dict[str, float] = field(default_factory=dict)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -75,30 +120,36 @@ def start_moto(workdir: Path) -> LocalStack:
         import moto.server  # noqa: F401
     except ImportError as exc:
         raise StackUnavailable("moto server not installed: pip install 'moto[server]'") from exc
+    import requests  # a live client: imported by the live tier only
+
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     started = time.monotonic()
-    log = (workdir / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    stack = LocalStack(endpoint, process, workdir)
-    while time.monotonic() - started < MOTO_START_TIMEOUT_S:
-        if process.poll() is not None:
-            break
-        try:
-            requests.get(f"{endpoint}/moto-api/", timeout=1)
-        except requests.RequestException:
-            time.sleep(0.1)
-            continue
-        # moto cannot run Lambda code without Docker: keep functions as records only.
-        requests.post(
-            f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+    with (workdir / "moto.log").open("wb") as log:
+        process = spawn(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-        stack.timings["moto start"] = time.monotonic() - started
-        return stack
+    stack = LocalStack(endpoint, process, workdir)
+    try:
+        while time.monotonic() - started < MOTO_START_TIMEOUT_S:
+            if process.poll() is not None:
+                break
+            try:
+                requests.get(f"{endpoint}/moto-api/", timeout=1)
+            except requests.RequestException:
+                time.sleep(0.1)
+                continue
+            # moto cannot run Lambda code without Docker: keep functions as records only.
+            requests.post(
+                f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+            )
+            stack.timings["moto start"] = time.monotonic() - started
+            return stack
+    except BaseException:
+        stack.stop()
+        raise
     stack.stop()
     raise StackError(f"moto server on {endpoint} did not answer within {MOTO_START_TIMEOUT_S} s")
 
@@ -144,8 +195,31 @@ def workspace(infra: Path, workdir: Path) -> Workspace:
         copy,
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__"),
     )
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-    env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(workdir))
+    tmp = workdir / "tmp"  # terraform's plugin sockets: removed with the workdir
+    tmp.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+        "TMPDIR": str(tmp),
+        "TF_CLI_CONFIG_FILE": str(_write_cli_config(workdir)),
+    }
+    for variable in list(env):
+        # the suite's own invocation, not the caller's; and no credential of the machine
+        # (environment, profiles, instance metadata) may reach a provider the tree configures
+        if variable.startswith(("TF_CLI_ARGS", "TF_VAR_", "AWS_")) or variable in (
+            "TF_PLUGIN_CACHE_DIR",
+            "TF_DATA_DIR",
+            "TF_WORKSPACE",
+        ):
+            env.pop(variable)
+    env.update(
+        HOME=str(tmp),
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     return Workspace(terraform, copy, env)
 
 
@@ -172,12 +246,13 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
 
 
 def local_stack(workdir: Path, infra: Path, roots: list[Path]) -> LocalStack:
-    """moto started and infra's roots applied into it; stopped again when a step fails."""
+    """moto started and infra's roots applied into it; stopped again when a step fails or the
+    run is interrupted (SIGINT, SIGTERM) during bring-up."""
     workdir.mkdir(parents=True, exist_ok=True)
     stack = start_moto(workdir)
     try:
         apply_roots(stack, infra, roots)
-    except (StackUnavailable, StackError):
+    except BaseException:
         stack.stop()
         raise
     return stack
@@ -210,9 +285,11 @@ def stop_shared_stack(shared: Path) -> None:
     """Stop the stack a worker brought up for the others, and remove its files."""
     state = shared / "stack.json"
     pid = json.loads(state.read_text()).get("pid") if state.exists() else None
-    if pid:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+    if pid:  # moto leads its own process group (spawn)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, sig)
+            time.sleep(0.5)
     shutil.rmtree(shared, ignore_errors=True)
 
 
@@ -221,18 +298,32 @@ def run_terraform(
 ) -> None:
     """Run one terraform step; a failure raises with terraform's error lines, one line."""
     started = time.monotonic()
+    process = spawn(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        done = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TERRAFORM_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise StackError(f"terraform {step} did not finish within {TERRAFORM_TIMEOUT_S} s") from exc
+        _, stderr = process.communicate(timeout=TERRAFORM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        stop_process(process)
+        raise StackError(
+            f"terraform {step} did not finish within {TERRAFORM_TIMEOUT_S} s"
+        ) from None
+    except BaseException:
+        stop_process(process)  # interrupted: terraform and its provider plugins
+        raise
     timings[f"terraform {step}"] = time.monotonic() - started
-    if done.returncode == 0:
+    if process.returncode == 0:
         return
-    errors = [line.strip("│ ").strip() for line in done.stderr.splitlines() if "Error" in line]
-    cause = "; ".join(dict.fromkeys(e for e in errors if e)) or done.stderr.strip()[-500:]
-    if step.startswith("init") and "provider" in done.stderr and find_mirror() is None:
+    errors = [line.strip("│ ").strip() for line in stderr.splitlines() if "Error" in line]
+    cause = "; ".join(dict.fromkeys(e for e in errors if e)) or stderr.strip()[-500:]
+    cause = excerpt(cause, None, width=500) if len(cause) > 500 else cause
+    if step.startswith("init") and "provider" in stderr and find_mirror() is None:
         raise StackUnavailable(
             "hashicorp/aws provider not installable (no filesystem mirror, registry unreachable):"
             " set PINGVAS_TF_MIRROR to a mirror directory"
@@ -256,9 +347,13 @@ def _write_cli_config(workdir: Path) -> Path:
 
 
 def _provider_override(endpoint: str) -> str:
+    """The AWS provider pointed at the local endpoint with test credentials, and state kept in
+    the work directory (a root's own backend, S3 or Terraform Cloud, is never contacted)."""
     endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
     return (
+        'terraform {\n  backend "local" {}\n}\n\n'
         'provider "aws" {\n'
+        '  region                      = "us-east-1"\n'
         '  access_key                  = "test"\n'
         '  secret_key                  = "test"\n'
         "  skip_credentials_validation = true\n"

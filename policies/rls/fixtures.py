@@ -1,0 +1,35 @@
+"""The RLS family's session fixtures: migrations and app code as declared, the catalog of the
+live database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies.lazy import Lazy
+from policies.sources import Sources
+
+
+@pytest.fixture(scope="session")
+def rls_static(sources: Sources) -> Any:
+    """Row-level security as declared: SQL migrations and the app's database code."""
+    from policies.rls.static import read_static
+
+    return read_static(sources)
+
+
+@pytest.fixture(scope="session")
+def rls_live(pg_conn: Lazy[Any], pg_dsn: Lazy[str]) -> Lazy[Any]:
+    """Row-level security as deployed: the database's catalog (read-only)."""
+
+    def read() -> Any:
+        from policies.rls.live import read_live
+        from policies.targets.postgres import safe_dsn
+
+        conn = pg_conn.get()
+        inventory = read_live(conn, safe_dsn(pg_dsn.get()))
+        conn.rollback()
+        return inventory
+
+    return Lazy(read)
