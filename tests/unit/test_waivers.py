@@ -54,3 +54,38 @@ def test_expired_waiver_fails_the_run(tmp_path):
     )
     assert done.returncode == 1, done.stdout
     assert "expired on 2020-01-01" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("- 42\n", r"waiver #1 is not a mapping \(int\)"),
+        (
+            "- id: WAF-006\n  resource: x\n  reason: r\n  owner: ''\n  expires: 2027-01-01\n",
+            "owner",
+        ),
+        (
+            "- id: WAF-006\n  resource: x\n  reason: r\n  owner: null\n  expires: 2027-01-01\n",
+            "owner",
+        ),
+        ("- id: WAF-006\n  resource: x\n  reason: r\n  owner: o\n  expires: soon\n", "YYYY-MM-DD"),
+        ("id: WAF-006\n", "a list of waivers expected"),
+    ],
+    ids=["not-a-mapping", "empty-owner", "null-owner", "bad-date", "not-a-list"],
+)
+def test_malformed_waiver_is_an_error_naming_the_entry(tmp_path, text, error):
+    path = tmp_path / "waivers.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=error):
+        load_waivers(path)
+
+
+def test_a_malformed_waivers_file_fails_in_one_line_and_the_reports_are_written(tmp_path):
+    path = tmp_path / "waivers.yaml"
+    path.write_text("- 42\n")
+    done = run_suite(
+        str(VERIFY / "test_sources.py"), "--waivers", str(path), "--reports", str(tmp_path / "r")
+    )
+    assert done.returncode == 1, done.stdout
+    assert "waiver #1 is not a mapping" in done.stdout and "Traceback" not in done.stdout
+    assert "## sources" in (tmp_path / "r" / "summary.md").read_text()

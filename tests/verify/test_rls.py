@@ -149,8 +149,8 @@ def test_user_never_reaches_the_next_request(policy, pg_dsn, session_helper, two
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
+    (a, b), images = two_users()  # the write gate first: nothing of the tree runs without it
     session_helper = session_helper()
-    (a, b), images = two_users()
     pg_dsn = pg_dsn.get()
     setting = RLS020.params["setting"]
     select = sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(_images_table())

@@ -50,7 +50,7 @@ def test_local_stack_applies_only_resources(policy, pytestconfig, sources, terra
             Finding(
                 policy,
                 r.what,
-                f"{r.what} {r.why}",
+                r.why,
                 "only resources created in the local AWS endpoint",
                 r.what,
                 Location(r.path, r.line),

@@ -1,0 +1,324 @@
+"""The live tier on a pull request's tree: Terraform that would run code is refused, the
+platform code it imports must be unambiguous and runs on --target local only, migrations
+cannot run programs, a user's database sees no write without --allow-mutation, an
+interrupted bring-up leaves no process behind, unreachable targets and bad DSNs fail in one
+line without echoing secrets."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from policies.sources import Sources
+from policies.targets.postgres import migrate, start_cluster
+from policies.targets.stack import StackUnavailable
+from tests.helpers import ROOT, VERIFY, junit_failures, run_suite
+
+pytestmark = pytest.mark.live
+
+
+def _drop_dir():
+    """A directory any user may write (a marker written by the postgres user would land here)."""
+    path = Path(tempfile.mkdtemp(prefix="pingvas-marker-"))
+    path.chmod(0o777)
+    return path
+
+
+def _root_with(tmp_path, body):
+    root = tmp_path / "tree" / "terraform" / "envs" / "pr"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text(
+        'provider "aws" {\n  region = "us-east-1"\n}\n\n'
+        'resource "aws_sns_topic" "alarms" {\n  name = "pr-alarms"\n}\n\n' + body
+    )
+    return tmp_path / "tree"
+
+
+def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
+    marker = _drop_dir() / "pwned"
+    tree = _root_with(
+        tmp_path,
+        'resource "terraform_data" "x" {\n'
+        f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n\n'
+        'data "external" "env" {\n  program = ["sh", "-c", "env"]\n}\n',
+    )
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "live",
+        "-k",
+        "SRC-004 or (test_live and ALM)",
+        "--infra",
+        str(tree),
+        "--reports",
+        str(tmp_path / "r"),
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert not marker.exists()
+    failures = junit_failures(tmp_path / "r" / "junit.xml")
+    refused = failures.pop("test_local_stack_applies_only_resources[SRC-004]")
+    assert 'main.tf:10: SRC-004 provisioner "local-exec" in terraform_data.x: runs' in refused
+    assert 'main.tf:15: SRC-004 data "external" "env": runs a program' in refused
+    assert failures and all("refused to apply" in text for text in failures.values())
+
+
+def test_allow_exec_applies_what_would_otherwise_be_refused(tmp_path):
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform not on PATH: install Terraform >= 1.11")
+    marker = _drop_dir() / "ran"
+    tree = _root_with(
+        tmp_path,
+        'resource "terraform_data" "x" {\n'
+        f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n',
+    )
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "live",
+        "-k",
+        "test_live and ALM",
+        "--allow-exec",
+        "--infra",
+        str(tree),
+        "--reports",
+        str(tmp_path / "r"),
+        timeout=600,
+    )
+    assert "refused to apply" not in done.stdout, done.stdout[-2000:]
+    assert marker.exists(), done.stdout[-2000:]
+
+
+def test_platform_code_must_be_unambiguous_and_runs_on_local_only(tmp_path):
+    marker = _drop_dir() / "imported"
+    plant = (
+        f"open({str(marker)!r}, 'w').close()\n\n"
+        "def make_pool(*a, **k):\n    pass\n\n\ndef user_session(*a, **k):\n    pass\n"
+    )
+    infra = tmp_path / "infra"
+    shutil.copytree(ROOT / "infra", infra)
+    planted = infra / "services" / "aaa-helper" / "app" / "db" / "session.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(plant)
+    args = ("-m", "live", "-k", "user_never_reaches", "--infra", str(infra), "-rs")
+    run_suite(str(VERIFY), *args, "--reports", str(tmp_path / "local"), timeout=600)
+    [failure] = junit_failures(tmp_path / "local" / "junit.xml").values()
+    assert "session helper: exactly one module" in failure and "found 2" in failure
+    assert str(planted) in failure and "user-service/app/db/session.py" in failure
+    remote = run_suite(str(VERIFY), *args, "--target", "aws", "--reports", str(tmp_path / "aws"))
+    assert remote.returncode == 0 and "only on --target local" in remote.stdout, remote.stdout
+    assert not marker.exists()
+
+
+def test_migrations_cannot_run_programs(tmp_path):
+    marker = _drop_dir() / "from-program"
+    tree = tmp_path / "tree" / "db"
+    tree.mkdir(parents=True)
+    (tree / "001_init.sql").write_text(
+        "CREATE TABLE notes (id int, owner_id uuid);\n"
+        f"COPY notes (id) FROM PROGRAM 'touch {marker}';\n"
+    )
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "live",
+        "-k",
+        "test_live and RLS-001",
+        "--infra",
+        str(tree.parent),
+        "--reports",
+        str(tmp_path / "r"),
+    )
+    failure = junit_failures(tmp_path / "r" / "junit.xml").get("test_live[RLS-001]", "")
+    if "PostgreSQL server not found" in done.stdout:
+        pytest.skip("PostgreSQL server not found: apt-get install postgresql")
+    assert "001_init.sql:2: migration failed: 42501" in failure, done.stdout[-2000:]
+    assert not marker.exists()
+
+
+WRITES = re.compile(
+    r"statement: .*\b(INSERT|UPDATE|DELETE|TRUNCATE|COPY|CREATE|ALTER|DROP|GRANT|REVOKE)\b", re.I
+)
+
+
+def test_a_users_database_sees_no_write_without_allow_mutation(tmp_path):
+    """A PostgreSQL logging every statement, with infra's schema: the live RLS family against
+    it through --pg-dsn writes nothing; with --allow-mutation the isolation run does (so the
+    log would show a write)."""
+    try:
+        cluster = start_cluster("-c log_statement=all")
+    except StackUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        assert migrate(cluster, Sources(ROOT / "infra")) is None
+        log = cluster.workdir / "server.log"
+        dsn = cluster.dsn(dbname="pingvas")
+
+        def statements(*extra):
+            start = log.stat().st_size
+            run_suite(
+                str(VERIFY / "test_rls.py"),
+                "-m",
+                "live",
+                "--pg-dsn",
+                dsn,
+                "--hypothesis-seed=1",
+                "--reports",
+                str(tmp_path / "r"),
+                *extra,
+                timeout=600,
+            )
+            with log.open("rb") as handle:
+                handle.seek(start)
+                return handle.read().decode(errors="replace")
+
+        read_only = statements()
+        assert "SELECT" in read_only  # the catalog was read
+        assert not WRITES.search(read_only), WRITES.search(read_only).group(0)
+        assert "read-only transaction" not in read_only
+        allowed = statements("--allow-mutation")
+        assert WRITES.search(allowed)
+    finally:
+        cluster.stop()
+
+
+def _descendants(pid):
+    """Every process below pid (by parent links in /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = set(), [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_bring_up_leaves_no_process_or_directory(tmp_path, sig):
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform not on PATH: install Terraform >= 1.11")
+    basetemp = tmp_path / "basetemp"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            str(VERIFY / "test_alarms.py"),
+            "-m",
+            "live",
+            "-k",
+            "test_live",
+            "--basetemp",
+            str(basetemp),
+            "--reports",
+            str(tmp_path / "r"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until terraform applies (moto and a provider running)
+        seen |= _descendants(run.pid)
+        names = {Path(f"/proc/{p}/comm").read_text().strip() for p in seen if _alive(p)}
+        if any(n.startswith("terraform-provi") for n in names) and len(seen) >= 3:
+            break
+        time.sleep(0.2)
+    else:
+        run.kill()
+        pytest.fail(f"bring-up never reached terraform apply: {run.communicate()[0][-2000:]}")
+    time.sleep(1)
+    seen |= _descendants(run.pid)
+    run.send_signal(sig)
+    output = run.communicate(timeout=120)[0]
+    time.sleep(0.5)
+    survivors = [p for p in seen if _alive(p)]
+    assert not survivors, (survivors, output[-2000:])
+    assert not [p for p in basetemp.glob("local-stack*/*")], output[-2000:]
+
+
+def test_unreachable_endpoint_fails_every_probe_in_one_line(tmp_path):
+    done = run_suite(
+        str(VERIFY),
+        "-m",
+        "live",
+        "-k",
+        "ALM-011 or ALM-012 or (test_live and WAF-001)",
+        "--aws-endpoint",
+        "http://127.0.0.1:9",
+        "--allow-mutation",
+        "--reports",
+        str(tmp_path / "r"),
+        timeout=300,
+    )
+    assert done.returncode == 1
+    failures = junit_failures(tmp_path / "r" / "junit.xml")
+    assert set(failures) == {
+        "test_topic_delivers[ALM-011]",
+        "test_forced_alarm_reaches_a_subscriber[ALM-012]",
+        "test_live[WAF-001]",
+    }, failures
+    for name, text in failures.items():
+        assert "Traceback" not in text and len(text.strip().splitlines()) <= 3, (name, text)
+        assert "127.0.0.1:9" in text, text
+
+
+def test_a_dsn_libpq_cannot_parse_is_not_echoed(tmp_path):
+    password = "Sup3r-s3cret-pw-4411"
+    done = run_suite(
+        str(VERIFY / "test_rls.py"),
+        "-m",
+        "live",
+        "-k",
+        "test_live and RLS-001",
+        "--pg-dsn",
+        f"host=db.example user=app password={password} dbname",
+        "--reports",
+        str(tmp_path / "r"),
+    )
+    assert done.returncode == 1
+    assert "--pg-dsn cannot be parsed by libpq" in done.stdout
+    outputs = [done.stdout, done.stderr, *(p.read_text() for p in (tmp_path / "r").iterdir())]
+    assert not any(password in text for text in outputs)
+
+
+def test_target_env_of_the_machine_never_reaches_terraform(tmp_path, monkeypatch):
+    """The workspace's environment: no AWS credential, profile or TF_VAR of the caller."""
+    from policies.targets.stack import workspace
+
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform not on PATH: install Terraform >= 1.11")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "machine-key")
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    monkeypatch.setenv("TF_VAR_db_password", "machine-password")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    env = workspace(tree, tmp_path / "work").env
+    assert not {"AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "TF_VAR_db_password"} & set(env)
+    assert env["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
