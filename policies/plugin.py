@@ -257,11 +257,13 @@ class _Collector:
             shown = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
             terminalreporter.write_line(f"pingvas local services: {shown}")
         sources = self.config.stash.get(SOURCES, None)  # not under xdist: workers parse
-        if sources is not None and sources.hcl_files:
-            terminalreporter.write_line(
-                f"pingvas sources: {sources.hcl_files} HCL files,"
-                f" {sources.hcl_cached} from the parse cache"
-            )
+        if sources is not None:
+            terminalreporter.write_line(f"pingvas files: {sources.listing()}")
+            if sources.hcl_files:
+                terminalreporter.write_line(
+                    f"pingvas sources: {sources.hcl_files} HCL files,"
+                    f" {sources.hcl_cached} from the parse cache"
+                )
         reports = self.config.getoption("--reports")
         terminalreporter.write_line(
             f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"

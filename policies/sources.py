@@ -117,6 +117,16 @@ class Sources:
         wanted = set(suffixes)
         return [p for p in self._paths or [] if _suffix(p.name) in wanted]
 
+    def listing(self) -> str:
+        """What the walk found, by kind, and the directories it did not walk: one line."""
+        self._walk()
+        counts: dict[str, int] = {}
+        for kind in self._kinds.values():
+            counts[kind] = counts.get(kind, 0) + 1
+        found = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
+        skipped = sorted({p.name for p in self.skipped})
+        return f"{found}" + (f"; not walked: {', '.join(skipped)}" if skipped else "")
+
     @property
     def problems(self) -> list[ParseError]:
         """What the walk could not list or may not read: unreadable directories, links out of
