@@ -274,3 +274,28 @@ def test_odd_files_never_hang_or_crash_the_reports(tmp_path):
     assert "bad-\\xff.tf" in outputs["summary.md"]
     json.loads(outputs["results.sarif"])
     ET.parse(tmp_path / "r" / "junit.xml")
+
+
+def test_the_static_tier_imports_and_runs_nothing_of_the_tree(tmp_path):
+    """Python that would write a marker when imported, in every place a reader looks (an app
+    with metrics, a session helper, a rotation handler, a conftest): the static tier only
+    reads it as an AST."""
+    marker = tmp_path / "imported"
+    run = f"open({str(marker)!r}, 'w').close()\n"
+    tree = tmp_path / "tree"
+    for relative, body in {
+        "conftest.py": "",
+        "services/shop/app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        "services/shop/app/metrics.py": "from prometheus_client import Counter\n",
+        "services/shop/app/db/session.py": "import psycopg\ndef make_pool(): pass\n"
+        "def user_session(): pass\n",
+        "lambda/rotation.py": "import psycopg\ndef lambda_handler(e, c): 'setSecret'\n",
+    }.items():
+        path = tree / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(run + body)
+    (tree / "scripts").mkdir()
+    (tree / "scripts" / "install.sh").write_text(f"touch {marker}\nhelm upgrade --install x y\n")
+    done, outputs = scan(tree, tmp_path)
+    assert "Traceback" not in outputs["terminal"]
+    assert not marker.exists()
