@@ -13,7 +13,7 @@ $(BIN)/pytest: pyproject.toml
 
 ## Main job: verify infra/ (static + live on the embedded local stack), write reports/.
 verify: $(BIN)/pytest
-	$(BIN)/pytest tests/verify $(ARGS)
+	$(BIN)/pingvas-policy --infra infra $(ARGS)
 
 ## The suite's own tests (self-tests on fixtures, plus the main job), lint first.
 test: $(BIN)/pytest

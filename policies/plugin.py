@@ -14,27 +14,24 @@ from typing import Any
 import pytest
 import yaml
 
-from policies.catalog import load_catalog
+from policies.config import ConfigError
 from policies.lazy import Lazy
 from policies.model import SEVERITIES, Finding, Waiver, finding_to_json
+from policies.registry import fixture_modules
 from policies.reports import PolicyResult, write_sarif, write_summary
-from policies.waivers import DEFAULT_WAIVERS, load_waivers, waiver_for
+from policies.session import RUN, load_settings, settings, waivers_file
+from policies.waivers import load_waivers, waiver_for
 
+TARGETS = ("aws", "postgres", "prometheus", "kube")
 pytest_plugins = [
     "policies.tree",
-    "policies.targets.aws",
-    "policies.targets.postgres",
-    "policies.targets.prometheus",
-    "policies.targets.kube",
-    "policies.waf.fixtures",
-    "policies.rls.fixtures",
-    "policies.secrets.fixtures",
-    "policies.alarms.fixtures",
-    "policies.metrics.fixtures",
-    "policies.pipeline.fixtures",
-    "policies.logging.fixtures",
-    "policies.k8s.fixtures",
+    *(f"policies.targets.{name}" for name in TARGETS),
+    *fixture_modules(),
 ]
+MARKERS = (
+    "static: checks files in --infra without touching any deployed system",
+    "live: probes a deployed system (--target local|localstack|aws)",
+)
 Gate = Callable[[str, list[Finding]], None]
 # Errors of a live target's client: reported in one line, not as a library's traceback.
 TARGET_ERROR_MODULES = ("botocore", "boto3", "urllib3", "requests", "psycopg", "kubernetes")
@@ -97,19 +94,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a deployed Prometheus to query instead of the embedded one",
     )
     group.addoption(
-        "--waivers",
-        default=str(DEFAULT_WAIVERS),
-        help="waivers file (default: policies/waivers.yaml of the suite)",
+        "--config",
+        default=None,
+        help="the scanned repository's configuration (default: pingvas-policy.toml at the root"
+        " of --infra, when there is one)",
     )
+    group.addoption(
+        "--waivers",
+        default=None,
+        help="waivers file (default: the one the configuration names; none otherwise)",
+    )
+
+
+def _settings(config: pytest.Config) -> Any:
+    infra = Path(config.getoption("--infra")).expanduser().resolve()
+    if not infra.is_dir():
+        raise pytest.UsageError(f"--infra {infra}: no such directory")
+    try:
+        return load_settings(infra, config.getoption("--config"))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("--list-policies"):
         from policies.docs import render
 
-        print(render(load_catalog()), end="")
+        run = _settings(config)
+        print(render(run.catalog, run.config.path), end="")
         return 0
     return None
+
+
+def _policy_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec else None
+    return getattr(case, "policy_id", None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -118,14 +138,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not wanted:
         return
     families = {f.strip() for f in wanted.split(",") if f.strip()}
-    catalog = load_catalog()
+    catalog = settings(config).catalog
     unknown = families - {p.family for p in catalog.values()}
     if unknown:
         raise pytest.UsageError(f"--family: unknown {', '.join(sorted(unknown))}")
     keep, drop = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        policy = callspec.params.get("policy") if callspec else None
+        policy = _policy_of(item)
         family = catalog[policy].family if policy in catalog else None
         (drop if family is not None and family not in families else keep).append(item)
     if drop:
@@ -135,9 +154,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    infra = Path(config.getoption("--infra")).expanduser().resolve()
-    if not infra.is_dir():
-        raise pytest.UsageError(f"--infra {infra}: no such directory")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.stash[RUN] = _settings(config)
     reports = Path(config.getoption("--reports")).expanduser().resolve()
     if not hasattr(config, "workerinput"):
         reports.mkdir(parents=True, exist_ok=True)
@@ -169,16 +188,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     _target_error_in_one_line(report, call)
     _mask_report(report)
-    callspec = getattr(item, "callspec", None)
-    policy_id = getattr(item, "pingvas_policy", None) or (
-        callspec and callspec.params.get("policy")
-    )
+    policy_id = getattr(item, "pingvas_policy", None) or _policy_of(item)
     if policy_id:
         tier = "live" if item.get_closest_marker("live") else "static"
         report.pingvas = {
             "policy": policy_id,
             "tier": tier,
             "findings": getattr(item, "pingvas_findings", []),
+            "not_applicable": getattr(item, "pingvas_not_applicable", None),
         }
     return report
 
@@ -232,19 +249,21 @@ class _Collector:
             if not result.findings:
                 result.reason = str(report.longrepr).strip().splitlines()[-1][:300]
         elif report.skipped and result.outcome == "passed":
-            result.outcome = "skipped"
+            result.outcome = "not applicable" if data["not_applicable"] else "skipped"
             longrepr = report.longrepr
             result.reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         reports = Path(self.config.getoption("--reports")).expanduser().resolve()
         results = list(self.results.values())
-        catalog = load_catalog()
+        catalog = settings(self.config).catalog
         write_sarif(results, catalog, reports / "results.sarif")
-        try:
-            waivers = load_waivers(Path(self.config.getoption("--waivers")))
-        except (OSError, ValueError, yaml.YAMLError):
-            waivers = []  # reported by test_waivers_valid
+        path, waivers = waivers_file(self.config), []
+        if path is not None:
+            try:
+                waivers = load_waivers(path)
+            except (OSError, ValueError, yaml.YAMLError):
+                waivers = []  # reported by test_waivers_valid
         write_summary(results, catalog, waivers, reports / "summary.md", dt.date.today())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -271,16 +290,19 @@ class _Collector:
 
 
 @pytest.fixture(scope="session")
-def waivers_path(pytestconfig: pytest.Config) -> Path:
-    """The waivers file in force (--waivers)."""
-    return Path(pytestconfig.getoption("--waivers")).expanduser().resolve()
+def waivers_path(pytestconfig: pytest.Config) -> Path | None:
+    """The waivers file in force: --waivers, else the one the scanned repository's
+    configuration names, else none (the suite ships and applies no waiver of its own)."""
+    return waivers_file(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def waivers(waivers_path: Path) -> Lazy[list[Waiver]]:
+def waivers(waivers_path: Path | None) -> Lazy[list[Waiver]]:
     """The waivers in force; an unreadable or invalid file fails in one line naming it."""
 
     def load() -> list[Waiver]:
+        if waivers_path is None:
+            return []
         try:
             return load_waivers(waivers_path)
         except (OSError, ValueError, yaml.YAMLError) as exc:
@@ -297,7 +319,7 @@ def gate(request: pytest.FixtureRequest, waivers: Lazy[list[Waiver]]) -> Gate:
     from policies.redact import mask
 
     def run(policy_id: str, findings: list[Finding]) -> None:
-        policy = load_catalog()[policy_id]
+        policy = settings(request.config).catalog[policy_id]
         today = dt.date.today()
         in_force = waivers.get()
         recorded, failing = [], []

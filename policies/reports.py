@@ -1,4 +1,5 @@
-"""Report writers: SARIF 2.1.0 (one result per finding) and the Markdown summary."""
+"""Report writers: SARIF 2.1.0 (one result per finding; what did not run or could not run as
+tool execution notifications, so SARIF and the exit status agree) and the Markdown summary."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class PolicyResult:
 
     policy_id: str
     tier: str
-    outcome: str  # passed / failed / skipped / error
+    outcome: str  # passed / failed / error / not applicable / skipped
     findings: list[dict[str, Any]] = field(default_factory=list)  # finding_to_json + "waiver"
     reason: str = ""
 
@@ -31,13 +32,16 @@ def write_sarif(results: list[PolicyResult], catalog: dict[str, Policy], path: P
     ran = sorted({r.policy_id for r in results if r.policy_id in catalog})
     rules = [_sarif_rule(catalog[pid]) for pid in ran]
     index = {pid: i for i, pid in enumerate(ran)}
-    sarif_results = []
+    sarif_results, notifications = [], []
     for result in results:
         policy = catalog.get(result.policy_id)
         if policy is None:
             continue
         for f in result.findings:
             sarif_results.append(_sarif_result(policy, index[policy.id], result.tier, f))
+        if result.outcome != "passed" and not result.findings:
+            notifications.append(_notification(result, index[policy.id]))
+    failed = any(n["level"] == "error" for n in notifications)
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -50,11 +54,32 @@ def write_sarif(results: list[PolicyResult], catalog: dict[str, Policy], path: P
                     }
                 },
                 "originalUriBaseIds": {"PROJECTROOT": {"uri": Path.cwd().as_uri() + "/"}},
+                "invocations": [
+                    {
+                        "executionSuccessful": not failed,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
                 "results": sarif_results,
             }
         ],
     }
     path.write_text(json.dumps(log) + "\n")  # unindented: the C encoder, ~10x faster
+
+
+def _notification(result: PolicyResult, rule_index: int) -> dict[str, Any]:
+    """A policy test without findings that did not pass: not applicable or skipped (a note), or
+    failed for another reason than a finding, such as an unreachable target (an error)."""
+    failed = result.outcome in ("failed", "error")
+    text = result.reason or result.outcome
+    if not failed and not text.startswith(result.outcome):
+        text = f"{result.outcome}: {text.removeprefix('not applicable: ')}"
+    return {
+        "level": "error" if failed else "note",
+        "message": {"text": f"{result.policy_id} ({result.tier}): {text}"},
+        "associatedRule": {"id": result.policy_id, "index": rule_index},
+        "properties": {"outcome": result.outcome, "tier": result.tier},
+    }
 
 
 def _sarif_rule(policy: Policy) -> dict[str, Any]:
@@ -116,12 +141,21 @@ def write_summary(
         family = catalog[result.policy_id].family if result.policy_id in catalog else "other"
         by_family[family].append(result)
     lines = ["# pingvas-policy summary", ""]
-    lines += ["| family | passed | failed | skipped | waived findings |", "|---|---|---|---|---|"]
+    lines += [
+        "| family | passed | failed | not applicable | skipped | waived findings |",
+        "|---|---|---|---|---|---|",
+    ]
     for family, items in sorted(by_family.items()):
-        count = {o: sum(1 for r in items if r.outcome == o) for o in ("passed", "skipped")}
+        count = {
+            o: sum(1 for r in items if r.outcome == o)
+            for o in ("passed", "not applicable", "skipped")
+        }
         failed = sum(1 for r in items if r.outcome in ("failed", "error"))
         waived = sum(1 for r in items for f in r.findings if f.get("waiver"))
-        lines.append(f"| {family} | {count['passed']} | {failed} | {count['skipped']} | {waived} |")
+        lines.append(
+            f"| {family} | {count['passed']} | {failed} | {count['not applicable']}"
+            f" | {count['skipped']} | {waived} |"
+        )
     for family, items in sorted(by_family.items()):
         lines += [
             "",

@@ -1,50 +1,78 @@
 """The scanned tree's session fixtures: --infra, its files read once through the gatekeeper
-(policies.sources), its Terraform model and its YAML documents."""
+(policies.sources), and each family's static inventory, read from one `Tree`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from policies.registry import Family, families
+from policies.session import settings
 from policies.sources import Sources
 
 SOURCES = pytest.StashKey[Sources]()  # the session's Sources, for the run's summary line
 
 
+@dataclass
+class Tree:
+    """A tree's files and the models every family reads from them, each built once."""
+
+    sources: Sources
+
+    @cached_property
+    def terraform(self) -> Any:
+        from policies.terraform import load_project
+
+        return load_project(self.sources)
+
+    @cached_property
+    def yaml(self) -> list[Any]:
+        """Every YAML file that parses (the others are the SRC policies' findings)."""
+        from policies.yamlfile import load_yaml_files
+
+        return load_yaml_files(self.sources, [])
+
+
 @pytest.fixture(scope="session")
 def infra_dir(pytestconfig: pytest.Config) -> Path:
     """The platform tree under verification (--infra)."""
-    return Path(pytestconfig.getoption("--infra")).expanduser().resolve()
+    return settings(pytestconfig).infra
 
 
 @pytest.fixture(scope="session")
 def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
-    """The files under --infra, each read and parsed once per session; HCL parses cached in
-    pytest's cache directory, signed with this machine's key (`--cache-clear` empties it,
-    `-p no:cacheprovider` disables it)."""
+    """The files under --infra (less what the configuration excludes), each read and parsed once
+    per session; HCL parses cached in pytest's cache directory, signed with this machine's key
+    (`--cache-clear` empties it, `-p no:cacheprovider` disables it)."""
     cache = getattr(pytestconfig, "cache", None)
     worker = getattr(pytestconfig, "workerinput", {"workerid": "gw0", "workercount": 1})
     share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
-    tree = Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share)
-    pytestconfig.stash[SOURCES] = tree
-    return tree
+    exclude = settings(pytestconfig).config.exclude
+    found = Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share, exclude)
+    pytestconfig.stash[SOURCES] = found
+    return found
 
 
 @pytest.fixture(scope="session")
-def terraform_project(sources: Sources) -> Any:
-    """All Terraform under --infra, parsed once per session."""
-    from policies.terraform import load_project
-
-    return load_project(sources)
+def tree(sources: Sources) -> Tree:
+    """The scanned tree's models (Terraform, YAML), built on first use."""
+    return Tree(sources)
 
 
-@pytest.fixture(scope="session")
-def yaml_files(sources: Sources) -> Any:
-    """Every YAML file under --infra, parsed once (with line numbers); errors kept."""
-    from policies.yamlfile import load_yaml_files
+def _static_fixture(family: Family) -> Callable[..., Any]:
+    def inventory(tree: Tree) -> Any:
+        assert family.read is not None
+        return family.read(tree)
 
-    errors: list[Any] = []
-    files = load_yaml_files(sources, errors)
-    return files, errors
+    inventory.__doc__ = f"The {family.name} family's inventory as the tree declares it."
+    return pytest.fixture(scope="session", name=f"{family.name}_static")(inventory)
+
+
+for _family in families().values():  # one `<family>_static` fixture per family, from its reader
+    if _family.read is not None:
+        globals()[f"_{_family.name}_static"] = _static_fixture(_family)

@@ -1,4 +1,5 @@
-"""Waivers (waivers.yaml): accepted, owned, expiring exceptions to a policy."""
+"""Waivers: the scanned repository's accepted, owned, expiring exceptions to a policy (a YAML
+list in the file its configuration names, or --waivers). The suite ships none."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import yaml
 
 from policies.model import Finding, Waiver
 
-DEFAULT_WAIVERS = Path(__file__).with_name("waivers.yaml")
 
-
-def load_waivers(path: Path = DEFAULT_WAIVERS) -> list[Waiver]:
+def load_waivers(path: Path) -> list[Waiver]:
     """Every waiver in the file; an entry that is not a mapping, lacks a field, or has an empty
     owner, reason or resource is an error naming the entry (a waiver nobody owns waives
     nothing)."""

@@ -143,11 +143,13 @@ def _check_limits(path: Path, root: yaml.Node) -> None:
     seen: set[int] = set()  # nodes already decoded once: a later reference is an alias
     decoded = from_aliases = 0
     biggest_alias: tuple[int, int] = (0, root.start_mark.line + 1)
-    # Document-order walk; ("exit", node) computes a node's size after its children.
-    pending: list[tuple[str, yaml.Node, int]] = [("enter", root, 1)]
+    # Document-order walk; ("exit", node) computes a node's size after its children. `line` is
+    # where a child is written: its key's line in a mapping, its collection's in a sequence
+    # (an alias shares the anchored node, whose mark is the anchor's).
+    pending: list[tuple[str, yaml.Node, int, int]] = [("enter", root, 1, root.start_mark.line + 1)]
     on_path: set[int] = set()
     while pending:
-        step, node, level = pending.pop()
+        step, node, level, line = pending.pop()
         key = id(node)
         if step == "exit":
             on_path.discard(key)
@@ -161,7 +163,7 @@ def _check_limits(path: Path, root: yaml.Node) -> None:
             expansion = size[key]
             decoded += expansion
             from_aliases += expansion
-            biggest_alias = max(biggest_alias, (expansion, node.start_mark.line + 1))
+            biggest_alias = max(biggest_alias, (expansion, line))
             if level + depth[key] - 1 > MAX_DEPTH:
                 raise _limit(path, node, f"nested more than {MAX_DEPTH} levels deep")
             continue
@@ -170,8 +172,10 @@ def _check_limits(path: Path, root: yaml.Node) -> None:
         seen.add(key)
         on_path.add(key)
         decoded += 1
-        pending.append(("exit", node, level))
-        pending.extend(("enter", child, level + 1) for child in reversed(_children(node)))
+        pending.append(("exit", node, level, line))
+        pending.extend(
+            ("enter", child, level + 1, where) for child, where in reversed(_placed(node))
+        )
     if (
         from_aliases > 100
         and decoded > 1000
@@ -187,6 +191,17 @@ def _check_limits(path: Path, root: yaml.Node) -> None:
                 LIMIT,
             )
         )
+
+
+def _placed(node: yaml.Node) -> list[tuple[yaml.Node, int]]:
+    """A collection's children with the line each is written on."""
+    if isinstance(node, yaml.SequenceNode):
+        return [(child, node.start_mark.line + 1) for child in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return [
+            (part, key.start_mark.line + 1) for key, value in node.value for part in (key, value)
+        ]
+    return []
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

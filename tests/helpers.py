@@ -8,32 +8,48 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
-VERIFY = ROOT / "tests" / "verify"
+SUITE = ROOT / "policies" / "suite"
 
 _MARK = re.compile(r"(?:#|--)\s*expect:\s*([A-Z][A-Z0-9]*-\d{3})")
 
 
-def expected_lines(directory: Path, policy_id: str) -> set[tuple[str, int]]:
+def expected_lines(directory: Path, policy_id: str) -> set[tuple[str, int | None]]:
     """(file name, line) of every `# expect: <policy_id>` (or `-- expect:`) marker under a
-    fixture directory; files without comments (JSON) list theirs in `expected.txt` as
-    `<policy id> <file name>:<line>`."""
-    marks = set()
+    fixture directory; files without comments (JSON) or without lines (a link) list theirs in
+    `expected.txt` as `<policy id> <file name>[:<line>]`."""
+    marks: set[tuple[str, int | None]] = set()
     for path in sorted(directory.rglob("*")):
         if path.name == "expected.txt":
             for entry in path.read_text().split("\n"):
                 pid, _, where = entry.partition(" ")
                 if pid == policy_id:
-                    name, _, line = where.rpartition(":")
-                    marks.add((name, int(line)))
-        elif path.is_file():
+                    name, _, line = where.partition(":")
+                    marks.add((name, int(line) if line else None))
+        elif path.is_file() and not path.is_symlink():
             for number, line in enumerate(path.read_text().splitlines(), start=1):
                 if any(m == policy_id for m in _MARK.findall(line)):
                     marks.add((path.name, number))
     return marks
 
 
-def finding_lines(findings) -> set[tuple[str, int]]:
+def finding_lines(findings) -> set[tuple[str, int | None]]:
     return {(f.location.path.name, f.location.line) for f in findings}
+
+
+def infra_catalog():
+    """The catalog with infra/'s own configuration applied (its roles, namespaces, tables)."""
+    from policies.catalog import load_catalog
+    from policies.config import config_path, load_config
+    from policies.registry import families
+
+    infra = ROOT / "infra"
+    config = load_config(config_path(infra, None), load_catalog(), set(families()))
+    return config.effective(load_catalog())
+
+
+def suite(family: str) -> tuple[str, ...]:
+    """The packaged suite's arguments for one family's policy tests."""
+    return (str(SUITE), "--family", family)
 
 
 def run_suite(
@@ -72,23 +88,6 @@ def junit_failures(path: Path) -> dict[str, str]:
         for case in ET.parse(path).getroot().iter("testcase")
         for f in [*case.iter("failure"), *case.iter("error")]
     }
-
-
-def replace_current_secret(sm, arn: str, value: str) -> str:
-    """Make `value` the AWSCURRENT version of a secret the way rotation does it: a new version,
-    then the AWSCURRENT label moved onto it (moto leaves two AWSCURRENT labels when a plain
-    put_secret_value follows a rotation). Returns the new version id."""
-    import uuid
-
-    old = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["VersionId"]
-    new = str(uuid.uuid4())
-    sm.put_secret_value(
-        SecretId=arn, ClientRequestToken=new, SecretString=value, VersionStages=["PINGVAS_SELFTEST"]
-    )
-    sm.update_secret_version_stage(
-        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old
-    )
-    return new
 
 
 def failures_on_copy(

@@ -15,8 +15,19 @@ def _matches(alarm: Alarm, spec: dict[str, Any]) -> bool:
 
 
 def _required(inv: AlarmsInventory, policy: Policy) -> list[tuple[dict[str, Any], list[Alarm]]]:
+    """The catalog's alarms whose watched resource exists, with the alarms on them. A resource
+    exists when the tree declares it, when an alarm of the tree watches its namespace (an
+    alarms module receives the database, not declares it), or when the repository says so
+    (also_present: declared elsewhere)."""
+    watched = {m.namespace for alarm in inv.alarms for m in alarm.metrics}
+    present = inv.resource_types | set(policy.params["also_present"])
+    present |= {
+        t for s in policy.params["required"] if s["namespace"] in watched for t in s["watches"]
+    }
     return [
-        (spec, [a for a in inv.alarms if _matches(a, spec)]) for spec in policy.params["required"]
+        (spec, [a for a in inv.alarms if _matches(a, spec)])
+        for spec in policy.params["required"]
+        if present & set(spec["watches"])
     ]
 
 

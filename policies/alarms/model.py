@@ -64,6 +64,7 @@ class AlarmsInventory:
     topics: dict[str, Topic] = field(default_factory=dict)
     addons: list[str] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)  # resolved alarm-module variables
+    resource_types: set[str] = field(default_factory=set)  # what the tree declares (both tiers)
 
 
 def number(value: Any) -> float | None:

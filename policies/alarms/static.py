@@ -55,6 +55,7 @@ def read_static(project: TfProject) -> AlarmsInventory:
         inv.alarms.append(_alarm(project, res))
         inv.variables[res.address] = project.module_vars.get(res.instance, {})
     inv.addons = [str(r.body.get("addon_name")) for r in project.of_type("aws_eks_addon")]
+    inv.resource_types = {r.type for r in project.resources}
     return inv
 
 

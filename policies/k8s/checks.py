@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from policies.k8s.live import KubeInventory
-from policies.k8s.schemas import ManifestInventory
+from policies.k8s.schemas import ManifestInventory, schema_problem
 from policies.model import Finding, Policy
 from policies.registry import check
 
 
 @check("K8S-001")
 def manifests_valid(inv: ManifestInventory, policy: Policy) -> list[Finding]:
+    version = policy.params["kubernetes_version"]
     return [
         Finding(
             policy.id,
-            p.manifest,
+            manifest.name,
             "manifest does not validate against its schema",
             "a valid object of its kind",
-            p.problem,
-            p.location,
+            problem,
+            manifest.location,
         )
-        for p in inv.problems
+        for manifest in inv.manifests
+        if (problem := schema_problem(manifest, version))
     ]
 
 
@@ -105,5 +109,12 @@ def workloads_non_root(inv: KubeInventory, policy: Policy) -> list[Finding]:
             inv.at(f"pod {p.namespace}/{p.name}"),
         )
         for p in inv.pods
-        if p.namespace in policy.params["namespaces"] and not p.non_root
+        if _checked(p.namespace, policy.params) and not p.non_root
     ]
+
+
+def _checked(namespace: str, params: dict[str, Any]) -> bool:
+    """The configured namespaces; without any, every namespace but the system ones."""
+    if params["namespaces"]:
+        return namespace in params["namespaces"]
+    return namespace not in params["system_namespaces"]

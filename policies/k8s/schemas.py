@@ -24,36 +24,41 @@ CRD_FILES = {
 
 
 @dataclass
-class SchemaProblem:
-    manifest: str
-    problem: str
+class Manifest:
+    name: str  # "<kind> <metadata.name>"
+    kind: Any
+    doc: dict[str, Any]  # plain data, as the API server would receive it
     location: Location
 
 
 @dataclass
 class ManifestInventory:
-    manifests: int = 0
-    problems: list[SchemaProblem] = field(default_factory=list)
+    manifests: list[Manifest] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {str(m.kind) for m in self.manifests}
 
 
-def validate_manifests(yaml_files: list[YamlFile], kubernetes_version: str) -> ManifestInventory:
-    import kubernetes_validate
-
+def read_manifests(yaml_files: list[YamlFile]) -> ManifestInventory:
+    """Every Kubernetes object (a document with apiVersion and kind) of the tree's YAML."""
     inv = ManifestInventory()
     for file in yaml_files:
         for doc in file.manifests():
-            inv.manifests += 1
             name = f"{doc['kind']} {mapping(doc.get('metadata')).get('name')}"
-            where = Location(file.path, doc.line)
             plain = json.loads(json.dumps(doc))
-            kind = doc["kind"]
-            if isinstance(kind, str) and kind in CRD_FILES:
-                problem = _crd_problem(plain, kind)
-            else:
-                problem = _core_problem(kubernetes_validate, plain, kubernetes_version)
-            if problem:
-                inv.problems.append(SchemaProblem(name, problem, where))
+            inv.manifests.append(Manifest(name, doc["kind"], plain, Location(file.path, doc.line)))
     return inv
+
+
+def schema_problem(manifest: Manifest, kubernetes_version: str) -> str | None:
+    """Why the manifest does not validate against its kind's schema (None: it does)."""
+    import kubernetes_validate
+
+    kind = manifest.kind
+    if isinstance(kind, str) and kind in CRD_FILES:
+        return _crd_problem(manifest.doc, kind)
+    return _core_problem(kubernetes_validate, manifest.doc, kubernetes_version)
 
 
 def _crd_problem(doc: dict[str, Any], kind: str) -> str | None:

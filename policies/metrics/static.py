@@ -241,7 +241,7 @@ def _dashboard_model(
                 inv.queries.append(
                     Query(
                         expr,
-                        target.get("legendFormat"),
+                        legend if isinstance(legend := target.get("legendFormat"), str) else None,
                         f"dashboard {title!r} panel {panel.get('title')!r}",
                         Location(path, line),
                     )

@@ -11,21 +11,57 @@ from policies.registry import check
 from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table, is_true
 
 
+def _normal(name: str) -> str:
+    """A column name compared without case and underscores (tenantId is tenant_id)."""
+    return name.lower().replace("_", "")
+
+
 def protected(inv: RlsInventory, params: dict) -> list[Table]:
     """Tables holding user data: an owner column, a listed user table, or RLS/policies on it."""
     with_policies = {p.table for p in inv.policies}
+    owner_columns = {_normal(c) for c in params["user_columns"]}
     return [
         t
         for t in inv.tables.values()
-        if set(t.columns) & set(params["user_columns"])
+        if {_normal(c) for c in t.columns} & owner_columns
         or t.key.split(".")[-1] in params["user_tables"]
         or t.rls_enabled
         or t.key in with_policies
     ]
 
 
+def _tables(inv: RlsInventory) -> str | None:
+    return None if inv.tables else "no SQL table"
+
+
 def _privileged(role: str, params: dict) -> bool:
     return any(fnmatchcase(role, pattern) for pattern in params["privileged_roles"])
+
+
+def app_roles(inv: RlsInventory, params: dict) -> list[str]:
+    """The configured app role; else every role granted rights on a user-data table that is
+    neither privileged nor a table owner; else PUBLIC (no GRANT known)."""
+    if params.get("app_role"):
+        return [params["app_role"]]
+    tables = protected(inv, params)
+    owners = {t.owner for t in tables}
+    granted = sorted(
+        {
+            role
+            for t in tables
+            for role, privileges in inv.grants.get(t.key, {}).items()
+            if privileges & set(COMMANDS) and role != "public"
+        }
+        - owners
+    )
+    return [r for r in granted if not _privileged(r, params)] or ["public"]
+
+
+def context_settings(inv: RlsInventory, params: dict) -> list[str]:
+    """The configured setting; else every setting the policies read."""
+    if params.get("setting"):
+        return [params["setting"]]
+    return sorted({r.setting for r in inv.setting_reads})
 
 
 def _applies(policy: RowPolicy, role: str) -> bool:
@@ -36,7 +72,7 @@ def _covers(policy: RowPolicy, command: str) -> bool:
     return policy.command in ("all", command)
 
 
-@check("RLS-001")
+@check("RLS-001", applies=_tables)
 def rls_enabled(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
@@ -52,7 +88,7 @@ def rls_enabled(inv: RlsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("RLS-002")
+@check("RLS-002", applies=_tables)
 def rls_forced(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
@@ -79,14 +115,13 @@ def _decided(inv: RlsInventory, table: str, role: str, command: str) -> bool:
     return command not in grants.get(role, set()) | grants.get("public", set())
 
 
-@check("RLS-003")
+@check("RLS-003", applies=_tables)
 def commands_covered(inv: RlsInventory, policy: Policy) -> list[Finding]:
-    app = policy.params["app_role"]
     findings = []
     for table in protected(inv, policy.params):
         if not table.rls_enabled:
             continue  # RLS-001 reports it
-        for command in COMMANDS:
+        for app, command in ((a, c) for a in app_roles(inv, policy.params) for c in COMMANDS):
             if not _decided(inv, table.key, app, command):
                 findings.append(
                     Finding(
@@ -103,7 +138,7 @@ def commands_covered(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return findings
 
 
-@check("RLS-004")
+@check("RLS-004", applies=_tables)
 def no_open_permissive(inv: RlsInventory, policy: Policy) -> list[Finding]:
     findings = []
     for p in inv.policies:
@@ -125,25 +160,24 @@ def no_open_permissive(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return findings
 
 
-@check("RLS-005")
+@check("RLS-005", applies=_tables)
 def fail_closed_settings(inv: RlsInventory, policy: Policy) -> list[Finding]:
-    setting = policy.params["setting"]
-    expected = f"NULLIF(current_setting('{setting}', true), '')"
+    settings = context_settings(inv, policy.params)
     return [
         Finding(
             policy.id,
             r.setting,
             "the user setting is not read fail-closed",
-            expected,
+            f"NULLIF(current_setting('{r.setting}', true), '')",
             r.text,
             r.location,
         )
         for r in inv.setting_reads
-        if r.setting == setting and not (r.missing_ok and r.fail_closed)
+        if r.setting in settings and not (r.missing_ok and r.fail_closed)
     ]
 
 
-@check("RLS-006")
+@check("RLS-006", applies=_tables)
 def consistent_admin_path(inv: RlsInventory, policy: Policy) -> list[Finding]:
     admins = sorted({r for p in inv.policies for r in p.roles if fnmatchcase(r, "*admin*")})
     findings = []
@@ -172,7 +206,7 @@ def _has_own_policy(inv: RlsInventory, table: Table, role: str) -> bool:
     return any(p.table == table.key and role in p.roles for p in inv.policies)
 
 
-@check("RLS-007")
+@check("RLS-007", applies=_tables)
 def invoker_views(inv: RlsInventory, policy: Policy) -> list[Finding]:
     keys = {t.key for t in protected(inv, policy.params)}
     return [
@@ -189,7 +223,7 @@ def invoker_views(inv: RlsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("RLS-008")
+@check("RLS-008", applies=_tables)
 def no_definer_functions(inv: RlsInventory, policy: Policy) -> list[Finding]:
     names = {t.key.split(".")[-1] for t in protected(inv, policy.params)}
     findings = []
@@ -209,9 +243,16 @@ def no_definer_functions(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return findings
 
 
-@check("RLS-009")
+def _app_code(inv: RlsInventory) -> str | None:
+    return None if inv.app_files else "no database application code"
+
+
+@check("RLS-009", applies=_app_code)
 def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding]:
-    setting = re.escape(policy.params["setting"])
+    names = context_settings(inv, policy.params)
+    if not names:
+        return []
+    setting = "(?:" + "|".join(re.escape(n) for n in names) + ")"
     session_set = re.compile(rf"\bSET\s+(SESSION\s+)?{setting}\b", re.I)
     local_set = re.compile(
         rf"set_config\(\s*'{setting}'\s*,\s*(%s|\$1|%\(\w+\)s)\s*,\s*true\s*\)|\bSET\s+LOCAL\s+{setting}\b",
@@ -221,7 +262,7 @@ def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding
     findings = [
         Finding(
             policy.id,
-            setting.replace("\\", ""),
+            ", ".join(names),
             "user context set for the whole session",
             "set_config(name, %s, true) inside the request's transaction",
             sql.sql,
@@ -247,7 +288,7 @@ def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding
     return findings
 
 
-@check("RLS-010")
+@check("RLS-010", applies=_app_code)
 def no_formatted_sql(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
@@ -263,7 +304,7 @@ def no_formatted_sql(inv: RlsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("RLS-011")
+@check("RLS-011", applies=_app_code)
 def defined_names(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
@@ -278,24 +319,24 @@ def defined_names(inv: RlsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("RLS-012")
+@check("RLS-012", applies=_tables)
 def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
-    app = policy.params["app_role"]
+    configured = policy.params.get("app_role")
+    apps = [a for a in app_roles(inv, policy.params) if a != "public"]
     findings = []
-    role = inv.roles.get(app)
-    if role is None:
+    if configured and configured not in inv.roles:
         findings.append(
             Finding(
                 policy.id,
-                app,
+                configured,
                 "the app role is not declared",
-                f"CREATE ROLE {app} NOBYPASSRLS",
+                f"CREATE ROLE {configured} NOBYPASSRLS",
                 "absent",
-                Location(resource=app),
+                Location(resource=configured),
             )
         )
     owners = {t.owner for t in protected(inv, policy.params) if t.owner}
-    for name in sorted({app, *owners}):
+    for name in sorted({*apps, *owners}):
         r = inv.roles.get(name)
         if r and (r.superuser or r.bypassrls):
             findings.append(
@@ -309,14 +350,14 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
                 )
             )
     for table in protected(inv, policy.params):
-        if table.owner == app:
+        if configured and table.owner == configured:
             findings.append(
                 Finding(
                     policy.id,
                     table.key,
                     "the app role owns a user-data table",
                     "owned by a separate NOLOGIN role",
-                    f"owner {app}",
+                    f"owner {configured}",
                     table.location,
                 )
             )

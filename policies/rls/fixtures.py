@@ -1,5 +1,5 @@
-"""The RLS family's session fixtures: migrations and app code as declared, the catalog of the
-live database."""
+"""The RLS family's live fixture: the live database's catalog (the declared model is
+`rls_static`)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-from policies.sources import Sources
-
-
-@pytest.fixture(scope="session")
-def rls_static(sources: Sources) -> Any:
-    """Row-level security as declared: SQL migrations and the app's database code."""
-    from policies.rls.static import read_static
-
-    return read_static(sources)
 
 
 @pytest.fixture(scope="session")

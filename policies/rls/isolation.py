@@ -115,24 +115,8 @@ class _Run:
             return "error", exc.sqlstate
 
     def insert(self, table: str, owner: uuid.UUID, public: bool) -> tuple[str, Any]:
-        spec = self.specs[table]
-        values: dict[str, Any] = {
-            k: str(uuid.uuid4())
-            if v == "{uuid}"
-            else str(v).replace("{uuid}", str(uuid.uuid4()))
-            if isinstance(v, str)
-            else v
-            for k, v in spec.get("values", {}).items()
-        }
-        values[spec["owner_column"]] = owner
-        if spec.get("public_column"):
-            values[spec["public_column"]] = public
-        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
-            self.table(table),
-            sql.SQL(", ").join(map(sql.Identifier, values)),
-            sql.SQL(", ").join(sql.Placeholder() * len(values)),
-        )
-        return self.attempt(query, tuple(values.values()))
+        query, values = insert_row(self.params["schema"], self.specs[table], owner, public)
+        return self.attempt(query, values)
 
     def privilege(self, table: str, command: str) -> bool:
         """Whether the role may run the command at all (UPDATE: on the owner column)."""
@@ -150,6 +134,31 @@ class _Run:
     def expect(self, what: str, got: tuple[str, Any], allowed: tuple[str, Any]) -> None:
         if got != allowed:
             self.violations.append(f"{what}: expected {_show(allowed)}, got {_show(got)}")
+
+
+def insert_row(
+    schema: str, spec: dict[str, Any], owner: uuid.UUID, public: bool
+) -> tuple[sql.Composed, tuple[Any, ...]]:
+    """An INSERT ... RETURNING id of one row of a table spec (owner column, public column,
+    values for the other NOT NULL columns, "{uuid}" replaced by a fresh one) and its values."""
+    values: dict[str, Any] = {
+        k: str(uuid.uuid4())
+        if v == "{uuid}"
+        else str(v).replace("{uuid}", str(uuid.uuid4()))
+        if isinstance(v, str)
+        else v
+        for k, v in spec.get("values", {}).items()
+    }
+    values[spec["owner_column"]] = owner
+    if spec.get("public_column"):
+        values[spec["public_column"]] = public
+    query = sql.SQL("INSERT INTO {}.{} ({}) VALUES ({}) RETURNING id").format(
+        sql.Identifier(schema),
+        sql.Identifier(spec["name"]),
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(sql.Placeholder() * len(values)),
+    )
+    return query, tuple(values.values())
 
 
 def _show(outcome: tuple[str, Any]) -> str:

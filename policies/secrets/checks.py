@@ -7,7 +7,19 @@ from policies.registry import check
 from policies.secrets.model import SecretsInventory, duration_seconds
 
 
-@check("SEC-001")
+def _secrets(inv: SecretsInventory) -> str | None:
+    return None if inv.secrets else "no Secrets Manager secret (aws_secretsmanager_secret)"
+
+
+def _external(inv: SecretsInventory) -> str | None:
+    return None if inv.external else "no ExternalSecret"
+
+
+def _eso(inv: SecretsInventory) -> str | None:
+    return None if inv.eso_objects else "no External Secrets object"
+
+
+@check("SEC-001", applies=_secrets)
 def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     most = policy.params["max_rotation_days"]
     findings = []
@@ -48,7 +60,7 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return findings
 
 
-@check("SEC-002")
+@check("SEC-002", applies=_secrets)
 def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
@@ -64,7 +76,7 @@ def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]
     ]
 
 
-@check("SEC-003")
+@check("SEC-003", applies=_secrets)
 def recovery_window(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     low, high = policy.params["min_days"], policy.params["max_days"]
     return [
@@ -111,7 +123,7 @@ def not_in_state(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("SEC-006")
+@check("SEC-006", applies=_external)
 def external_secret_refs(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     findings = []
     for es in inv.external:
@@ -150,7 +162,7 @@ def external_secret_refs(inv: SecretsInventory, policy: Policy) -> list[Finding]
     return findings
 
 
-@check("SEC-007")
+@check("SEC-007", applies=_external)
 def refresh_before_rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     findings = []
     for es in inv.external:
@@ -178,7 +190,7 @@ def refresh_before_rotation(inv: SecretsInventory, policy: Policy) -> list[Findi
     return findings
 
 
-@check("SEC-008")
+@check("SEC-008", applies=_eso)
 def current_eso_api(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     current = policy.params["api_version"]
     return [

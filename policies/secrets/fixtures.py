@@ -1,5 +1,5 @@
-"""The secrets family's session fixtures: Terraform and manifests as declared, the deployed
-secrets' metadata."""
+"""The secrets family's live fixture: the deployed secrets' metadata (the declared ones are
+`secrets_static`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-
-
-@pytest.fixture(scope="session")
-def secrets_static(terraform_project: Any, yaml_files: Any) -> Any:
-    """Secrets as declared: Terraform secrets, rotations, keys; ExternalSecrets; clear values."""
-    from policies.secrets.static import read_static
-
-    return read_static(terraform_project, yaml_files[0])
 
 
 @pytest.fixture(scope="session")

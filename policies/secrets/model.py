@@ -83,6 +83,7 @@ class SecretsInventory:
     eso_objects: list[EsoObject] = field(default_factory=list)
     plaintext: list[Plaintext] = field(default_factory=list)
     state_leaks: list[StateLeak] = field(default_factory=list)
+    candidates: int = 0  # places a secret value could be written, looked at (SEC-004/005)
 
 
 def duration_seconds(text: str | None) -> float | None:

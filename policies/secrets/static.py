@@ -25,6 +25,7 @@ SECRETISH = re.compile(
 _VALUE_ATTRIBUTES = ("secret_string_wo", "secret_string", "secret_binary")
 _LITERAL_SECRET_ATTRIBUTES = {"secret_string", "password", "master_password", "token", "api_key"}
 _STATE_RESOURCES = ("random_password", "random_string")
+_SECRET_TYPES = ("aws_secretsmanager_secret", "aws_secretsmanager_secret_version")
 
 
 def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInventory:
@@ -100,6 +101,7 @@ def _days(rules: dict[str, Any]) -> int | None:
 
 def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
     for res in project.resources:
+        inv.candidates += res.type in _STATE_RESOURCES or res.type in _SECRET_TYPES
         if res.type in _STATE_RESOURCES:
             inv.state_leaks.append(
                 StateLeak(
@@ -124,6 +126,7 @@ def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
                         )
                     )
         for attribute, value in res.body.items():
+            inv.candidates += attribute in _LITERAL_SECRET_ATTRIBUTES
             if attribute in _LITERAL_SECRET_ATTRIBUTES and _literal(value):
                 inv.plaintext.append(
                     Plaintext(
@@ -135,12 +138,14 @@ def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
     for variable in project.variables:
         if not SECRETISH.search(variable.name):
             continue
+        inv.candidates += 1
         where = Location(variable.path, variable.line)
         if not variable.sensitive:
             inv.plaintext.append(Plaintext(f"var.{variable.name}", "not marked sensitive", where))
         if _literal(variable.default):
             inv.plaintext.append(Plaintext(f"var.{variable.name}", "literal default value", where))
     for assignment in project.tfvars:
+        inv.candidates += bool(SECRETISH.search(assignment.name))
         if SECRETISH.search(assignment.name) and _literal(assignment.value):
             inv.plaintext.append(
                 Plaintext(
@@ -165,6 +170,7 @@ def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
     if kind == "ExternalSecret" and api.startswith("external-secrets.io/"):
         inv.external.append(_external_secret(file, doc))
     elif kind == "Secret" and api == "v1":
+        inv.candidates += 1
         for field in ("data", "stringData"):
             if doc.get(field):
                 inv.plaintext.append(
@@ -187,9 +193,10 @@ def _values_plaintext(file: YamlFile, node: Any, inv: SecretsInventory, path: st
         return
     for key, value in node.items():
         name = f"{path}.{key}" if path else str(key)
+        secretish = isinstance(key, str) and SECRETISH.search(key) is not None
+        inv.candidates += secretish
         if (
-            isinstance(key, str)
-            and SECRETISH.search(key)
+            secretish
             and not key.lower().startswith("existing")
             and _literal(value)
             and not str(value).startswith("{{")

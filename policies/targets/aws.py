@@ -90,7 +90,7 @@ def aws_target(
     tmp_path_factory: pytest.TempPathFactory,
     infra_dir: Path,
     sources: Sources,
-    terraform_project: Any,
+    tree: Any,
 ) -> Iterator[Lazy[AwsTarget]]:
     """The AWS endpoint live probes read; on --target local, moto with the tree's roots applied
     (after refusing roots that would run code on this machine, unless --allow-exec)."""
@@ -107,7 +107,7 @@ def aws_target(
     stacks: list[Any] = []
 
     def start() -> AwsTarget:
-        roots = terraform_project.roots
+        roots = tree.terraform.roots
         if not roots:
             pytest.fail(
                 f"no Terraform root (a directory with a provider block) under {infra_dir}",

@@ -1,4 +1,4 @@
-"""The WAF family's session fixtures: the declared and the deployed inventory."""
+"""The WAF family's live fixture: the deployed inventory (the declared one is `waf_static`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,6 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-
-
-@pytest.fixture(scope="session")
-def waf_static(terraform_project: Any) -> Any:
-    """The WAF inventory declared in --infra's Terraform."""
-    from policies.waf.static import read_static
-
-    return read_static(terraform_project)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 from policies.alarms.drift import drift
 from policies.alarms.live import read_live
 from policies.catalog import load_catalog
-from tests.helpers import VERIFY, failures_on_copy
+from tests.helpers import failures_on_copy, suite
 
 
 def test_threshold_beyond_bound_fails_statically_naming_alarm_file_and_line(tmp_path):
@@ -15,7 +15,7 @@ def test_threshold_beyond_bound_fails_statically_naming_alarm_file_and_line(tmp_
         "terraform/modules/alarms/main.tf",
         "  threshold           = 80\n",
         "  threshold           = 97\n",
-        str(VERIFY / "test_alarms.py"),
+        *suite("alarms"),
         "-m",
         "static",
     )

@@ -2,21 +2,27 @@
 
 from policies.catalog import load_catalog
 from policies.docs import render
-from tests.helpers import FIXTURES, ROOT, VERIFY, junit_failures, run_suite
+from tests.helpers import FIXTURES, ROOT, SUITE, junit_failures, run_suite, suite
 
 
-def test_policy_reference_is_current_and_listed_by_pytest():
+def test_policy_reference_is_current_and_listed_by_pytest(tmp_path):
+    """docs/policies.md holds the packaged defaults; --list-policies on a repository with a
+    configuration shows its effective parameters."""
     expected = render(load_catalog())
     assert (ROOT / "docs" / "policies.md").read_text() == expected, (
-        "docs/policies.md is stale: run `.venv/bin/pytest --list-policies > docs/policies.md`"
+        "docs/policies.md is stale: run `.venv/bin/pytest --list-policies --infra /tmp"
+        " > docs/policies.md`"
     )
-    done = run_suite("--list-policies")
+    done = run_suite("--list-policies", "--infra", str(tmp_path))
     assert done.returncode == 0 and done.stdout == expected
+    infra = run_suite("--list-policies", "--infra", str(ROOT / "infra"))
+    assert "infra/pingvas-policy.toml" in infra.stdout
+    assert '- `app_role`: `"pingvas_app"`' in infra.stdout
 
 
 def test_family_selects_policy_tests(tmp_path):
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "static",
         "--family",
@@ -26,8 +32,10 @@ def test_family_selects_policy_tests(tmp_path):
         str(tmp_path),
     )
     ids = [line for line in done.stdout.splitlines() if "::" in line]
-    assert ids and all("test_waf.py" in i or "test_sources.py" in i for i in ids), ids
-    bad = run_suite(str(VERIFY), "--family", "nope", "--collect-only", "--reports", str(tmp_path))
+    policy_ids = [i for i in ids if "test_policies.py" in i]
+    assert policy_ids and all("[WAF-" in i for i in policy_ids), ids
+    assert all("test_policies.py" in i or "test_run.py" in i for i in ids), ids
+    bad = run_suite(str(SUITE), "--family", "nope", "--collect-only", "--reports", str(tmp_path))
     assert bad.returncode != 0 and "--family: unknown nope" in bad.stderr
 
 
@@ -36,7 +44,7 @@ def test_fail_on_reports_lower_findings_without_failing(tmp_path):
     for fail_on, failing in (("low", True), ("critical", False)):
         reports = tmp_path / fail_on
         run_suite(
-            str(VERIFY / "test_alarms.py"),
+            *suite("alarms"),
             "-m",
             "static",
             "--infra",
@@ -54,7 +62,7 @@ def test_fail_on_reports_lower_findings_without_failing(tmp_path):
 
 def test_unreachable_endpoints_fail_in_one_line_each(tmp_path):
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "live",
         "--aws-endpoint",
@@ -79,7 +87,7 @@ def test_unreachable_endpoints_fail_in_one_line_each(tmp_path):
 
 
 def test_parallel_run_gathers_every_worker_into_the_reports(tmp_path):
-    done = run_suite(str(VERIFY), "-m", "static", "-n", "2", "--reports", str(tmp_path))
+    done = run_suite(str(SUITE), "-m", "static", "-n", "2", "--reports", str(tmp_path))
     assert done.returncode == 0, done.stdout[-2000:]
     summary = (tmp_path / "summary.md").read_text()
     for family in ("waf", "rls", "secrets", "alarms", "metrics", "pipeline", "logging", "k8s"):

@@ -10,21 +10,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policies.alarms.static import read_static as read_alarms
-from policies.catalog import load_catalog, policy_ids
-from policies.k8s.schemas import validate_manifests
-from policies.logging.static import read_static as read_logging
-from policies.metrics.static import read_static as read_metrics
-from policies.pipeline.static import read_static as read_pipeline
-from policies.registry import all_checks
-from policies.secrets.static import read_static as read_secrets
+from policies.catalog import load_catalog
+from policies.registry import all_checks, families
 from policies.sources import Sources
 from policies.terraform import load_project
-from policies.waf.static import read_static as read_waf
-from policies.yamlfile import load_yaml_files
+from policies.tree import Tree
 from tests.helpers import FIXTURES, ROOT
 
 CHECKS = all_checks()
+CATALOG = load_catalog()
+FAMILIES = families()
 SAMPLES = sorted(
     p
     for root in (
@@ -62,22 +57,21 @@ def _replace(node: Any, at: tuple[Any, ...], value: Any) -> Any:
     return node
 
 
-def _families(tree: Sources) -> None:
-    yaml_files = load_yaml_files(tree, [])
-    project = load_project(tree)
-    inventories = {
-        "secrets": read_secrets(project, yaml_files),
-        "metrics": read_metrics(tree, yaml_files),
-        "pipeline": read_pipeline(tree, yaml_files),
-        "logging": read_logging(yaml_files),
-        "k8s": validate_manifests(
-            yaml_files, load_catalog()["K8S-001"].params["kubernetes_version"]
-        ),
-    }
-    for family, inventory in inventories.items():
-        for pid in policy_ids(family, "static"):
-            if pid != "PIPE-005":  # zizmor: its own process, tested on hostile trees
-                CHECKS[pid](inventory, load_catalog()[pid])
+def _families(tree: Sources, names: tuple[str, ...]) -> None:
+    """Every named family's reader and every one of its static check bodies on the tree."""
+    model = Tree(tree)
+    for name in names:
+        inventory = FAMILIES[name].read(model)
+        checked = [
+            p
+            for p in CATALOG.values()
+            if p.family == name
+            and "static" in p.tiers
+            and p.id in CHECKS
+            and p.id != "PIPE-005"  # zizmor: its own process, tested on hostile trees
+        ]
+        for policy in checked:
+            CHECKS[policy.id](inventory, policy)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -95,7 +89,7 @@ def test_wrong_shapes_never_make_a_reader_or_check_raise(data, tmp_path_factory)
         target.write_text(json.dumps(documents[0]))
     else:
         target.write_text(yaml.safe_dump_all(documents))
-    _families(Sources(directory))
+    _families(Sources(directory), ("secrets", "metrics", "pipeline", "logging", "k8s"))
 
 
 TERRAFORM = sorted((ROOT / "infra" / "terraform").rglob("*.tf"))
@@ -118,12 +112,4 @@ def test_wrong_shapes_in_terraform_never_make_a_reader_or_check_raise(data):
     inside = [at for at in _paths(parsed) if at and len(at) > BODY_DEPTH.get(at[0], 2)]
     at = data.draw(st.sampled_from(inside), label="path")
     tree._values[("terraform", path)] = _replace(parsed, at, data.draw(WRONG, label="value"))
-    project = load_project(tree)
-    inventories = {
-        "waf": read_waf(project),
-        "secrets": read_secrets(project, []),
-        "alarms": read_alarms(project),
-    }
-    for family, inventory in inventories.items():
-        for pid in policy_ids(family, "static"):
-            CHECKS[pid](inventory, load_catalog()[pid])
+    _families(tree, ("waf", "secrets", "alarms"))

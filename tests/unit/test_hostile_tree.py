@@ -16,7 +16,7 @@ import hcl2
 import pytest
 
 from policies.sources import HCL_PARSER
-from tests.helpers import ROOT, VERIFY, junit_failures
+from tests.helpers import ROOT, SUITE, junit_failures
 
 CANARY = "c4n4ry-0f-the-ci-machine-5e3f9a"
 WAF_WITHOUT_GROUPS = """provider "aws" {
@@ -67,7 +67,7 @@ def scan(tree, tmp_path, *args, cache=None, prefix=(), timeout=180):
             "-m",
             "pytest",
             "-q",
-            str(VERIFY),
+            str(SUITE),
             "-m",
             "static",
             "--infra",
@@ -108,7 +108,7 @@ def test_links_out_of_the_tree_are_reported_and_never_read(tmp_path):
     assert done.returncode == 1, outputs["terminal"][-2000:]
     for name, text in outputs.items():
         assert CANARY not in text, name
-    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_sources[SRC-002]"]
+    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_static[SRC-002]"]
     for name in [*names, "modules"]:
         assert f"{name}: SRC-002" in failure, name
     assert "outside --infra: not read" in failure
@@ -138,7 +138,7 @@ def test_what_cannot_be_read_fails_naming_it(tmp_path):
         private.chmod(0o755)
         (tree / "k8s" / "values.yaml").chmod(0o644)
     assert done.returncode == 1, outputs["terminal"][-2000:]
-    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_sources[SRC-002]"]
+    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_static[SRC-002]"]
     assert "private: SRC-002" in failure and "directory cannot be read" in failure
     assert "values.yaml: SRC-002" in failure and "cannot be read: Permission denied" in failure
 
@@ -234,7 +234,7 @@ def test_zizmor_fails_closed_and_ignores_the_trees_configuration(tmp_path):
         "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: 5\n"
     )
     done, outputs = scan(tmp_path / "tree", tmp_path, "-k", "PIPE-005")
-    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_pipeline[PIPE-005]"]
+    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_static[PIPE-005]"]
     assert "broken.yaml:1: PIPE-005 zizmor: zizmor could not audit the workflows" in failure
     (workflows / "broken.yaml").unlink()
     (workflows / "ci.yaml").write_text(
@@ -247,7 +247,7 @@ def test_zizmor_fails_closed_and_ignores_the_trees_configuration(tmp_path):
         "rules:\n  artipacked:\n    disable: true\n"
     )
     done, outputs = scan(tmp_path / "tree", tmp_path, "-k", "PIPE-005")
-    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_pipeline[PIPE-005]"]
+    failure = junit_failures(tmp_path / "r" / "junit.xml")["test_static[PIPE-005]"]
     assert "zizmor/artipacked" in failure
 
 
@@ -266,11 +266,11 @@ def test_odd_files_never_hang_or_crash_the_reports(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in outputs["terminal"]
     failures = junit_failures(tmp_path / "r" / "junit.xml")
-    assert "values.yaml: SRC-002" in failures["test_sources[SRC-002]"]
-    assert "not a regular file" in failures["test_sources[SRC-002]"]
-    assert "symbolic link loop" in failures["test_sources[SRC-002]"]
-    assert "bad-\\xff.tf:2: SRC-001" in failures["test_sources[SRC-001]"]
-    assert "bom.tf" not in failures["test_sources[SRC-001]"]
+    assert "values.yaml: SRC-002" in failures["test_static[SRC-002]"]
+    assert "not a regular file" in failures["test_static[SRC-002]"]
+    assert "symbolic link loop" in failures["test_static[SRC-002]"]
+    assert "bad-\\xff.tf:2: SRC-001" in failures["test_static[SRC-001]"]
+    assert "bom.tf" not in failures["test_static[SRC-001]"]
     assert "bad-\\xff.tf" in outputs["summary.md"]
     json.loads(outputs["results.sarif"])
     ET.parse(tmp_path / "r" / "junit.xml")

@@ -10,7 +10,7 @@ import pytest
 from policies.sources import Sources
 from policies.targets.stack import StackUnavailable, run_terraform, workspace
 from policies.terraform import load_project
-from tests.helpers import ROOT, VERIFY, run_suite
+from tests.helpers import ROOT, run_suite, suite
 
 INFRA = ROOT / "infra"
 
@@ -51,7 +51,7 @@ def test_live_tier_skips_in_one_line_without_terraform(tmp_path):
         if not (p and shutil.which("terraform", path=p))
     )
     done = run_suite(
-        str(VERIFY / "test_waf.py"),
+        *suite("waf"),
         "-m",
         "live",
         "-rs",

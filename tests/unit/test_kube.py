@@ -8,10 +8,9 @@ import os
 import pytest
 from kubernetes.client import ApiClient
 
-from policies.catalog import load_catalog
 from policies.k8s.live import read_live
 from policies.registry import all_checks
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, infra_catalog, suite
 
 CHECKS = all_checks()
 
@@ -52,7 +51,7 @@ class RecordedCluster:
 
 def findings(cluster, policy_id):
     inventory = read_live("recorded", cluster, cluster, cluster)
-    return CHECKS[policy_id](inventory, load_catalog()[policy_id])
+    return CHECKS[policy_id](inventory, infra_catalog()[policy_id])
 
 
 def test_not_ready_external_secret_is_reported_with_its_reason():
@@ -94,9 +93,9 @@ def test_application_pods_run_as_non_root(harden):
 
 
 def test_unreachable_explicit_context_fails_and_absent_one_skips_in_one_line(tmp_path):
-    from tests.helpers import VERIFY, run_suite
+    from tests.helpers import run_suite
 
-    args = (str(VERIFY / "test_pipeline.py"), "-m", "live", "-rs", "--reports", str(tmp_path))
+    args = (*suite("k8s"), "-m", "live", "-rs", "--reports", str(tmp_path))
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
     explicit = run_suite(*args, "--kube-context", "nowhere", env=env, timeout=120)
     assert explicit.returncode == 1, explicit.stdout

@@ -8,7 +8,7 @@ import pytest
 
 from policies.targets.prometheus import serve_app, start
 from policies.targets.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy
+from tests.helpers import FIXTURES, ROOT, failures_on_copy, suite
 
 pytestmark = pytest.mark.live
 VALUES = "k8s/monitoring/prometheus-values.yaml"
@@ -18,19 +18,17 @@ def test_removing_the_gpu_exporter_fails_statically_and_live(tmp_path):
     text = (ROOT / "infra" / VALUES).read_text()
     start_at = text.index("      # NVIDIA dcgm-exporter")
     dcgm_job = text[start_at : text.index("\ngrafana:", start_at)]
-    done, failures = failures_on_copy(
-        tmp_path, VALUES, dcgm_job, "", str(VERIFY / "test_metrics.py")
-    )
+    done, failures = failures_on_copy(tmp_path, VALUES, dcgm_job, "", *suite("metrics"))
     assert done.returncode == 1, done.stdout[-2000:]
     static = failures.pop("test_static[MET-001]")
     assert (
         "panel 'GPU utilisation'" in static
         and "DCGM_FI_DEV_GPU_UTIL comes from dcgm-exporter" in static
     )
-    live = failures.pop("test_queries_return_series[MET-021]")
+    live = failures.pop("test_live[MET-021]")
     assert "panel 'GPU utilisation'" in live
     assert "metric DCGM_FI_DEV_GPU_UTIL does not exist on this Prometheus" in live
-    assert set(failures) == {"test_gpu_series_carry_gpu_and_pod[MET-022]"}, failures
+    assert set(failures) == {"test_live[MET-022]"}, failures
 
 
 def test_prometheus_cannot_scrape_the_guides_metrics_endpoint(tmp_path):

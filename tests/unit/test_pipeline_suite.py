@@ -2,7 +2,7 @@
 
 import re
 
-from tests.helpers import ROOT, VERIFY, failures_on_copy
+from tests.helpers import ROOT, failures_on_copy, suite
 
 WORKFLOW = ".github/workflows/security-scan.yaml"
 
@@ -16,10 +16,10 @@ def test_main_instead_of_a_pinned_sha_fails_naming_file_and_line(tmp_path):
         WORKFLOW,
         pinned,
         "uses: actions/checkout@main",
-        str(VERIFY / "test_pipeline.py"),
+        *suite("pipeline"),
         "-m",
         "static",
     )
     assert done.returncode == 1, done.stdout[-2000:]
-    assert f"{WORKFLOW}:{line}: PIPE-001" in failures.pop("test_pipeline[PIPE-001]")
-    assert set(failures) <= {"test_pipeline[PIPE-005]"}, failures  # zizmor agrees
+    assert f"{WORKFLOW}:{line}: PIPE-001" in failures.pop("test_static[PIPE-001]")
+    assert set(failures) <= {"test_static[PIPE-005]"}, failures  # zizmor agrees

@@ -1,107 +1,85 @@
-"""Every static policy catches its known-bad fixture at exactly the marked lines and passes the
-known-good ones (`fixtures/<family>/bad/<ID>/`, `fixtures/<family>/good/*/`); the guide's files
-(fixtures/seed) fail as the brief lists."""
+"""Every static policy catches each of its known-bad fixtures at exactly the marked lines and
+passes the known-good ones (`fixtures/<family>/bad/<ID>/` and `bad/<ID>.<case>/`, one per way
+the policy can fail; `fixtures/<family>/good/*/`); a fixture with a pingvas-policy.toml is
+checked with its parameters. The guide's files (fixtures/seed) fail as the brief lists."""
 
 from pathlib import Path
 
 import pytest
 
-from policies.alarms.static import read_static as read_alarms
-from policies.catalog import load_catalog, policy_ids
-from policies.k8s.schemas import validate_manifests
-from policies.logging.static import read_static as read_logging
-from policies.metrics.static import read_static as read_metrics
-from policies.pipeline.static import read_static as read_pipeline
-from policies.registry import all_checks
-from policies.rls.static import read_static as read_rls
-from policies.secrets.static import read_static as read_secrets
+from policies.catalog import load_catalog
+from policies.config import config_path, load_config
+from policies.registry import all_checks, bodies, cases, families
 from policies.sources import Sources
-from policies.terraform import load_project
-from policies.waf.static import read_static as read_waf
-from policies.yamlfile import load_yaml_files
+from policies.tree import Tree
 from tests.helpers import FIXTURES, expected_lines, finding_lines
 
-READERS = {  # each reads a tree of files (a Sources) into its family's inventory
-    "waf": lambda tree: read_waf(load_project(tree)),
-    "rls": read_rls,
-    "secrets": lambda tree: read_secrets(load_project(tree), _yaml(tree)),
-    "alarms": lambda tree: read_alarms(load_project(tree)),
-    "metrics": lambda tree: read_metrics(tree, _yaml(tree)),
-    "pipeline": lambda tree: read_pipeline(tree, _yaml(tree)),
-    "logging": lambda tree: read_logging(_yaml(tree)),
-    "k8s": lambda tree: validate_manifests(
-        _yaml(tree), load_catalog()["K8S-001"].params["kubernetes_version"]
-    ),
-}
-
-
-def _yaml(tree: Sources):
-    errors: list = []
-    files = load_yaml_files(tree, errors)
-    assert not errors, errors
-    return files
-
-
+CATALOG = load_catalog()
 CHECKS = all_checks()
-STATIC = [(family, pid) for family in READERS for pid in policy_ids(family, "static")]
+FAMILIES = families()
+STATIC = [p for p in CATALOG.values() if "static" in p.tiers and p.id in CHECKS]
+BAD = [
+    (policy, case)
+    for policy in STATIC
+    for case in sorted((FIXTURES / policy.family / "bad").glob(f"{policy.id}*"))
+    if case.name == policy.id or case.name.startswith(f"{policy.id}.")
+]
 GOOD = [
-    (family, good.name, pid)
-    for family, pid in STATIC
-    for good in sorted((FIXTURES / family / "good").iterdir())
+    (policy, good)
+    for policy in STATIC
+    if (FIXTURES / policy.family / "good").is_dir()
+    for good in sorted((FIXTURES / policy.family / "good").iterdir())
 ]
 
 
-def findings(family: str, directory: Path, policy_id: str):
-    inventory = READERS[family](Sources(directory))
+def findings(directory: Path, policy_id: str):
+    """The policy's findings on a fixture tree (which must read and parse without problems)."""
+    sources = Sources(directory)
+    policy = load_config(config_path(directory, None), CATALOG, set(FAMILIES)).effective(CATALOG)[
+        policy_id
+    ]
+    if policy.family != "sources":
+        assert not sources.check_all(), sources.check_all()
+    inventory = FAMILIES[policy.family].read(Tree(sources))
     assert not getattr(inventory, "errors", []), inventory.errors
-    return CHECKS[policy_id](inventory, load_catalog()[policy_id])
+    return CHECKS[policy_id](inventory, policy)
 
 
-def test_every_catalog_policy_has_a_body():
-    special = {  # bodies in tests/verify
-        "WAF-011": "drift",
-        "WAF-013": "attack probe (--waf-probe-url)",
-        "RLS-020": "isolation",
-        "SEC-010": "rotation",
-        "ALM-010": "drift",
-        "ALM-011": "delivery",
-        "MET-020": "targets",
-        "MET-021": "queries",
-        "MET-022": "GPU labels",
-        "K8S-010": "recorded answers (tests/unit/test_kube.py)",
-        "K8S-011": "recorded answers",
-        "K8S-012": "recorded answers",
-        "ALM-012": "forced alarm",
-    }
-    missing = [pid for pid in load_catalog() if pid not in CHECKS and pid not in special]
-    # the sources policies are the gatekeeper's results (tests/verify/test_sources.py)
-    assert missing == ["SRC-001", "SRC-002", "SRC-003", "SRC-004"], missing
+def test_every_catalog_policy_has_a_body_and_every_body_a_policy():
+    found = {case.policy_id for case in cases(CATALOG)}
+    assert found == set(CATALOG)
+    registry = bodies()
+    assert set(registry.checks) | set(registry.probes) == set(CATALOG)
 
 
-@pytest.mark.parametrize(("family", "policy_id"), STATIC, ids=[p for _, p in STATIC])
-def test_known_bad(family, policy_id):
-    directory = FIXTURES / family / "bad" / policy_id
-    assert directory.is_dir(), f"no known-bad fixture {directory}"
-    expected = expected_lines(directory, policy_id)
-    assert expected, f"{directory} marks no line with 'expect: {policy_id}'"
-    assert finding_lines(findings(family, directory, policy_id)) == expected
+def test_a_policy_without_a_body_is_an_error():
+    from dataclasses import replace
+
+    orphan = replace(CATALOG["WAF-001"], id="WAF-999")
+    with pytest.raises(LookupError, match="WAF-999: in the catalog but no check or probe"):
+        cases({**CATALOG, "WAF-999": orphan})
 
 
-@pytest.mark.parametrize(
-    ("family", "good", "policy_id"), GOOD, ids=[f"{g}-{p}" for _, g, p in GOOD]
-)
-def test_known_good(family, good, policy_id):
-    directory = FIXTURES / family / "good" / good
-    assert finding_lines(findings(family, directory, policy_id)) == expected_lines(
-        directory, policy_id
-    )
+def test_every_static_policy_has_a_known_bad_fixture():
+    missing = [p.id for p in STATIC if not any(b[0].id == p.id for b in BAD)]
+    assert missing == [], missing
+
+
+@pytest.mark.parametrize(("policy", "case"), BAD, ids=[c.name for _, c in BAD])
+def test_known_bad(policy, case):
+    expected = expected_lines(case, policy.id)
+    assert expected, f"{case} marks no line with 'expect: {policy.id}'"
+    assert finding_lines(findings(case, policy.id)) == expected
+
+
+@pytest.mark.parametrize(("policy", "good"), GOOD, ids=[f"{g.name}-{p.id}" for p, g in GOOD])
+def test_known_good(policy, good):
+    assert finding_lines(findings(good, policy.id)) == expected_lines(good, policy.id)
 
 
 def _seed(family):
-    inventory = READERS[family](Sources(FIXTURES / "seed"))
-    return {
-        pid: CHECKS[pid](inventory, load_catalog()[pid]) for pid in policy_ids(family, "static")
-    }
+    inventory = FAMILIES[family].read(Tree(Sources(FIXTURES / "seed")))
+    return {p.id: CHECKS[p.id](inventory, p) for p in STATIC if p.family == family}
 
 
 def test_guide_waf_defects_are_reported():

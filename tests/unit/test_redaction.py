@@ -6,7 +6,7 @@ import os
 import pytest
 
 from policies.redact import MASK, mask, register
-from tests.helpers import VERIFY, run_suite
+from tests.helpers import run_suite, suite
 
 
 def test_registered_values_are_masked_longest_first():
@@ -66,7 +66,7 @@ def test_database_password_of_pg_dsn_reaches_no_output(tmp_path, pg_cluster):
     dsn = f"{pg_cluster.dsn(dbname='pingvas')} password={canary}"  # trust auth ignores it
     reports = tmp_path / "reports"
     done = run_suite(
-        str(VERIFY / "test_rls.py"),
+        *suite("rls"),
         "-m",
         "live",
         "-rA",

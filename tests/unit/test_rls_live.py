@@ -15,7 +15,7 @@ from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.sources import Sources
 from policies.targets.postgres import start_cluster
 from policies.targets.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, VERIFY, failures_on_copy, infra_copy, run_suite
+from tests.helpers import FIXTURES, ROOT, failures_on_copy, infra_copy, run_suite, suite
 
 pytestmark = pytest.mark.live
 PARAMS = load_catalog()["RLS-020"].params
@@ -96,7 +96,7 @@ def test_removing_force_fails_both_tiers_naming_the_table(tmp_path):
         MIGRATION,
         "ALTER TABLE dev_pingvas.images FORCE ROW LEVEL SECURITY;\n",
         "",
-        str(VERIFY / "test_rls.py"),
+        *suite("rls"),
         timeout=600,
     )
     assert done.returncode == 1, done.stdout[-3000:]
@@ -111,7 +111,7 @@ def test_a_leaky_select_policy_fails_the_isolation_run(tmp_path):
         tmp_path, MIGRATION, own_or_public, own_or_public.replace("is_public", "true")
     )
     done = run_suite(
-        str(VERIFY / "test_rls.py"),
+        *suite("rls"),
         "-k",
         "isolation",
         "--hypothesis-seed=1",

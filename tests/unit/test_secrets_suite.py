@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from tests.helpers import VERIFY, failures_on_copy, infra_copy, replace_current_secret, run_suite
+from policies.secrets.probes import replace_current_secret
+from tests.helpers import SUITE, failures_on_copy, infra_copy, run_suite, suite
 
 SECRETS_MODULE = "terraform/modules/secrets/main.tf"
 
@@ -16,7 +17,7 @@ def test_renamed_secret_key_fails_the_external_secret_check_naming_both_files(tm
         SECRETS_MODULE,
         "    dbname   = var.db_name",
         "    database = var.db_name",
-        str(VERIFY / "test_secrets.py"),
+        *suite("secrets"),
         "-m",
         "static",
     )
@@ -51,7 +52,7 @@ def test_no_secret_value_reaches_any_output(tmp_path, aws_target, secrets_static
     replace_current_secret(sm, arn, json.dumps({**value, "password": canary_secret}))
     reports = tmp_path / "reports"
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "--infra",
         str(infra),
         "--aws-endpoint",

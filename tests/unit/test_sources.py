@@ -18,7 +18,7 @@ from policies.rls.static import read_static as read_rls
 from policies.sources import Sources
 from policies.terraform import load_project
 from policies.yamlfile import load_yaml_files
-from tests.helpers import ROOT, VERIFY, run_suite
+from tests.helpers import ROOT, SUITE, run_suite
 
 INFRA = ROOT / "infra"
 LIVE_CLIENTS = ("boto3", "botocore", "kubernetes", "psycopg", "requests", "moto")
@@ -129,7 +129,7 @@ def test_workers_start_parsing_at_their_own_share(tmp_path, monkeypatch):
 def test_static_run_imports_no_live_client(tmp_path):
     code = (
         "import sys, pytest\n"
-        f"pytest.main(['-q', '-m', 'static', {str(VERIFY)!r}, '--reports', {str(tmp_path)!r}])\n"
+        f"pytest.main(['-q', '-m', 'static', {str(SUITE)!r}, '--reports', {str(tmp_path)!r}])\n"
         f"print('loaded:', sorted(m for m in {LIVE_CLIENTS!r} if m in sys.modules))\n"
     )
     done = subprocess.run(
@@ -139,7 +139,7 @@ def test_static_run_imports_no_live_client(tmp_path):
 
 
 def test_warm_run_reports_its_hcl_files_from_the_cache(tmp_path):
-    args = (str(VERIFY), "-m", "static", "--reports", str(tmp_path), "-k", "WAF-001")
+    args = (str(SUITE), "-m", "static", "--reports", str(tmp_path), "-k", "WAF-001")
     cache = ("-o", f"cache_dir={tmp_path / 'pytest-cache'}")
     cold, warm = run_suite(*args, *cache), run_suite(*args, *cache)
     files = len(Sources(INFRA).files(".tf", ".tfvars"))
@@ -148,23 +148,35 @@ def test_warm_run_reports_its_hcl_files_from_the_cache(tmp_path):
 
 
 def test_xdist_workers_share_one_local_stack(tmp_path):
-    """Two workers, live tests on both, one moto and one terraform apply (a one-topic root)."""
+    """Two workers, live tests on both, one moto and one terraform apply (a root with a topic
+    and one alarm on it)."""
     root = tmp_path / "infra" / "terraform" / "envs" / "mini"
     root.mkdir(parents=True)
     (root / "main.tf").write_text(
         'provider "aws" {\n  region = "us-east-1"\n}\n\n'
-        'resource "aws_sns_topic" "alarms" {\n  name = "mini-alarms"\n}\n'
+        'resource "aws_sns_topic" "alarms" {\n  name = "mini-alarms"\n}\n\n'
+        'resource "aws_cloudwatch_metric_alarm" "queue" {\n'
+        '  alarm_name          = "mini-queue-depth"\n'
+        '  namespace           = "AWS/SQS"\n'
+        '  metric_name         = "ApproximateNumberOfMessagesVisible"\n'
+        '  statistic           = "Maximum"\n'
+        "  period              = 60\n"
+        "  evaluation_periods  = 1\n"
+        "  threshold           = 100\n"
+        '  comparison_operator = "GreaterThanThreshold"\n'
+        "  alarm_actions       = [aws_sns_topic.alarms.arn]\n"
+        "}\n"
     )
     basetemp = tmp_path / "basetemp"
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-vv",
         "-n",
         "2",
         "-m",
         "live",
         "-k",
-        "test_live and (WAF or ALM or SEC)",
+        "test_live and ALM-00",
         "--infra",
         str(tmp_path / "infra"),
         "--reports",

@@ -19,7 +19,7 @@ import pytest
 from policies.sources import Sources
 from policies.targets.postgres import migrate, start_cluster
 from policies.targets.stack import StackUnavailable
-from tests.helpers import ROOT, VERIFY, junit_failures, run_suite
+from tests.helpers import ROOT, SUITE, junit_failures, run_suite, suite
 
 pytestmark = pytest.mark.live
 
@@ -50,11 +50,11 @@ def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
         'data "external" "env" {\n  program = ["sh", "-c", "env"]\n}\n',
     )
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "live",
         "-k",
-        "SRC-004 or (test_live and ALM)",
+        "SRC-004 or (test_live and ALM-00)",
         "--infra",
         str(tree),
         "--reports",
@@ -63,7 +63,7 @@ def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:]
     assert not marker.exists()
     failures = junit_failures(tmp_path / "r" / "junit.xml")
-    refused = failures.pop("test_local_stack_applies_only_resources[SRC-004]")
+    refused = failures.pop("test_live[SRC-004]")
     assert 'main.tf:10: SRC-004 provisioner "local-exec" in terraform_data.x: runs' in refused
     assert 'main.tf:15: SRC-004 data "external" "env": runs a program' in refused
     assert failures and all("refused to apply" in text for text in failures.values())
@@ -79,7 +79,7 @@ def test_allow_exec_applies_what_would_otherwise_be_refused(tmp_path):
         f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n',
     )
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "live",
         "-k",
@@ -106,12 +106,12 @@ def test_platform_code_must_be_unambiguous_and_runs_on_local_only(tmp_path):
     planted = infra / "services" / "aaa-helper" / "app" / "db" / "session.py"
     planted.parent.mkdir(parents=True)
     planted.write_text(plant)
-    args = ("-m", "live", "-k", "user_never_reaches", "--infra", str(infra), "-rs")
-    run_suite(str(VERIFY), *args, "--reports", str(tmp_path / "local"), timeout=600)
+    args = ("-m", "live", "-k", "RLS-020-session-helper", "--infra", str(infra), "-rs")
+    run_suite(str(SUITE), *args, "--reports", str(tmp_path / "local"), timeout=600)
     [failure] = junit_failures(tmp_path / "local" / "junit.xml").values()
     assert "session helper: exactly one module" in failure and "found 2" in failure
     assert str(planted) in failure and "user-service/app/db/session.py" in failure
-    remote = run_suite(str(VERIFY), *args, "--target", "aws", "--reports", str(tmp_path / "aws"))
+    remote = run_suite(str(SUITE), *args, "--target", "aws", "--reports", str(tmp_path / "aws"))
     assert remote.returncode == 0 and "only on --target local" in remote.stdout, remote.stdout
     assert not marker.exists()
 
@@ -125,7 +125,7 @@ def test_migrations_cannot_run_programs(tmp_path):
         f"COPY notes (id) FROM PROGRAM 'touch {marker}';\n"
     )
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "live",
         "-k",
@@ -163,7 +163,7 @@ def test_a_users_database_sees_no_write_without_allow_mutation(tmp_path):
         def statements(*extra):
             start = log.stat().st_size
             run_suite(
-                str(VERIFY / "test_rls.py"),
+                *suite("rls"),
                 "-m",
                 "live",
                 "--pg-dsn",
@@ -226,7 +226,7 @@ def test_an_interrupted_bring_up_leaves_no_process_or_directory(tmp_path, sig):
             "-m",
             "pytest",
             "-q",
-            str(VERIFY / "test_alarms.py"),
+            *suite("alarms"),
             "-m",
             "live",
             "-k",
@@ -264,7 +264,7 @@ def test_an_interrupted_bring_up_leaves_no_process_or_directory(tmp_path, sig):
 
 def test_unreachable_endpoint_fails_every_probe_in_one_line(tmp_path):
     done = run_suite(
-        str(VERIFY),
+        str(SUITE),
         "-m",
         "live",
         "-k",
@@ -279,8 +279,8 @@ def test_unreachable_endpoint_fails_every_probe_in_one_line(tmp_path):
     assert done.returncode == 1
     failures = junit_failures(tmp_path / "r" / "junit.xml")
     assert set(failures) == {
-        "test_topic_delivers[ALM-011]",
-        "test_forced_alarm_reaches_a_subscriber[ALM-012]",
+        "test_live[ALM-011]",
+        "test_live[ALM-012]",
         "test_live[WAF-001]",
     }, failures
     for name, text in failures.items():
@@ -291,7 +291,7 @@ def test_unreachable_endpoint_fails_every_probe_in_one_line(tmp_path):
 def test_a_dsn_libpq_cannot_parse_is_not_echoed(tmp_path):
     password = "Sup3r-s3cret-pw-4411"
     done = run_suite(
-        str(VERIFY / "test_rls.py"),
+        *suite("rls"),
         "-m",
         "live",
         "-k",

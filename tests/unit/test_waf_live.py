@@ -8,7 +8,7 @@ from policies.catalog import load_catalog
 from policies.registry import all_checks
 from policies.waf.drift import drift
 from policies.waf.live import read_live
-from tests.helpers import VERIFY, run_suite
+from tests.helpers import run_suite, suite
 
 CHECKS = all_checks()
 
@@ -76,7 +76,7 @@ def test_restored_acl_has_no_drift(aws_target, waf_static):
 
 def test_unreachable_endpoint_fails_in_one_line_per_test(tmp_path):
     done = run_suite(
-        str(VERIFY / "test_waf.py"),
+        *suite("waf"),
         "-m",
         "live",
         "--aws-endpoint",

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from policies.targets.stack import free_port
-from tests.helpers import VERIFY, junit_failures, run_suite
+from tests.helpers import junit_failures, run_suite, suite
 
 
 def _server(blocks: bool):
@@ -34,9 +34,9 @@ def test_probe(blocks, tmp_path):
     server = _server(blocks)
     try:
         done = run_suite(
-            str(VERIFY / "test_waf.py"),
+            *suite("waf"),
             "-k",
-            "attack",
+            "WAF-013",
             "--waf-probe-url",
             f"http://127.0.0.1:{server.server_port}/api/v1/images",
             "--aws-endpoint",

@@ -6,7 +6,7 @@ import pytest
 
 from policies.model import Finding, Location
 from policies.waivers import load_waivers, waiver_for
-from tests.helpers import VERIFY, run_suite
+from tests.helpers import run_suite, suite
 
 TODAY = dt.date(2026, 11, 26)
 FINDING = Finding(
@@ -49,9 +49,7 @@ def test_expired_waiver_fails_the_run(tmp_path):
     path.write_text(
         "- id: WAF-006\n  resource: '*'\n  reason: r\n  owner: sec\n  expires: 2020-01-01\n"
     )
-    done = run_suite(
-        str(VERIFY / "test_sources.py"), "--waivers", str(path), "--reports", str(tmp_path / "r")
-    )
+    done = run_suite(*suite("sources"), "--waivers", str(path), "--reports", str(tmp_path / "r"))
     assert done.returncode == 1, done.stdout
     assert "expired on 2020-01-01" in done.stdout
 
@@ -83,9 +81,7 @@ def test_malformed_waiver_is_an_error_naming_the_entry(tmp_path, text, error):
 def test_a_malformed_waivers_file_fails_in_one_line_and_the_reports_are_written(tmp_path):
     path = tmp_path / "waivers.yaml"
     path.write_text("- 42\n")
-    done = run_suite(
-        str(VERIFY / "test_sources.py"), "--waivers", str(path), "--reports", str(tmp_path / "r")
-    )
+    done = run_suite(*suite("sources"), "--waivers", str(path), "--reports", str(tmp_path / "r"))
     assert done.returncode == 1, done.stdout
     assert "waiver #1 is not a mapping" in done.stdout and "Traceback" not in done.stdout
     assert "## sources" in (tmp_path / "r" / "summary.md").read_text()

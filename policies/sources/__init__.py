@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 import errno
+import fnmatch
 import hashlib
 import hmac
 import importlib.metadata
@@ -30,6 +31,7 @@ from typing import Any
 import hcl2
 
 from policies.redact import excerpt
+from policies.registry import Family
 
 SKIPPED_DIRS = (
     ".git",
@@ -95,14 +97,20 @@ class Sources:
     the cache."""
 
     def __init__(
-        self, base: Path, cache_dir: Path | None = None, share: tuple[int, int] = (0, 1)
+        self,
+        base: Path,
+        cache_dir: Path | None = None,
+        share: tuple[int, int] = (0, 1),
+        exclude: tuple[str, ...] = (),
     ) -> None:
         self.base = Path(os.path.realpath(base))
+        self.exclude = exclude  # fnmatch patterns over paths relative to base (the config's)
         self.cache_dir = cache_dir
         self._key = cache_key() if cache_dir is not None else None
         self.share = share
         self.hcl_cached = 0  # HCL files whose parse came from the disk cache this run
         self.skipped: list[Path] = []  # directories not walked (SKIPPED_DIRS)
+        self.excluded: list[Path] = []  # files and directories the configuration excludes
         self._problems: list[ParseError] = []
         self._paths: list[Path] | None = None
         self._kinds: dict[Path, str] = {}
@@ -125,7 +133,8 @@ class Sources:
             counts[kind] = counts.get(kind, 0) + 1
         found = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
         skipped = sorted({p.name for p in self.skipped})
-        return f"{found}" + (f"; not walked: {', '.join(skipped)}" if skipped else "")
+        shown = f"{found}" + (f"; not walked: {', '.join(skipped)}" if skipped else "")
+        return shown + (f"; excluded by the config: {len(self.excluded)}" if self.excluded else "")
 
     @property
     def problems(self) -> list[ParseError]:
@@ -149,6 +158,9 @@ class Sources:
                 continue
             for entry in entries:
                 path = Path(entry.path)
+                if self._excluded(path):
+                    self.excluded.append(path)
+                    continue
                 try:
                     if entry.is_symlink():
                         self._link(path, found)
@@ -166,6 +178,10 @@ class Sources:
                     self._problem(path, f"cannot be examined: {_reason(exc)}")
         self._paths = sorted(found)
         self._kinds = {p: _kind(p.name) for p in self._paths}
+
+    def _excluded(self, path: Path) -> bool:
+        relative = path.relative_to(self.base).as_posix()
+        return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.exclude)
 
     def _link(self, path: Path, found: list[Path]) -> None:
         """A link is read only when it resolves to a regular file inside the tree; a link to a
@@ -575,3 +591,15 @@ def _write_atomically(path: Path, content: bytes) -> None:
     except OSError:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _read(tree: Any) -> list[ParseError]:
+    return tree.sources.check_all()
+
+
+FAMILY = Family(
+    name="sources",
+    what="file",
+    read=_read,
+    present=lambda problems: True,  # the tree itself: always applies
+)

@@ -1,0 +1,41 @@
+"""`pingvas-policy`: pytest with the packaged suite as its test path. Every pytest and plugin
+option passes through; `--infra` defaults to the working directory. The suite's own pytest
+configuration is used (`-c`), so the scanned repository's pytest settings never apply to its
+scan, and pytest's cache lives in the user's cache directory, not in the scanned repository."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+
+def cache_home() -> Path:
+    """The suite's directory in the user's cache (XDG_CACHE_HOME, else ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "pingvas-policy"
+
+
+def arguments(args: list[str]) -> list[str]:
+    """pytest's arguments for a `pingvas-policy` command line."""
+    suite = Path(str(resources.files("policies.suite")))
+    given = {a.split("=", 1)[0] for a in args}
+    head = [str(suite), "-c", str(suite / "pytest.ini"), "--rootdir", os.getcwd()]
+    if "--infra" not in given:
+        head += ["--infra", "."]
+    if not any(a.startswith("cache_dir=") or a.endswith("no:cacheprovider") for a in args):
+        head += ["-o", f"cache_dir={cache_home() / 'pytest'}"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        head += ["-p", "policies.plugin"]
+    return [*head, *args]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return int(pytest.main(arguments(sys.argv[1:] if argv is None else list(argv))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""What a run knows before any test: the scanned tree, its configuration and the effective
+catalog (the packaged defaults with the repository's parameters), kept in pytest's stash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from policies.catalog import load_catalog
+from policies.config import Config, config_path, load_config
+from policies.model import Policy
+from policies.registry import families
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    infra: Path
+    config: Config
+    catalog: dict[str, Policy]
+
+
+RUN = pytest.StashKey[RunSettings]()
+
+
+def load_settings(infra: Path, given_config: str | None) -> RunSettings:
+    """The settings for a tree; raises ConfigError naming the file, key and line."""
+    config = load_config(config_path(infra, given_config), load_catalog(), set(families()))
+    return RunSettings(infra, config, config.effective(load_catalog()))
+
+
+def settings(config: pytest.Config) -> RunSettings:
+    return config.stash[RUN]
+
+
+def waivers_file(config: pytest.Config) -> Path | None:
+    """--waivers, else the file the repository's configuration names, else none."""
+    given = config.getoption("--waivers")
+    if given:
+        return Path(given).expanduser().resolve()
+    return settings(config).config.waivers

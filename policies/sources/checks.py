@@ -1,0 +1,31 @@
+"""The sources family's check bodies: what the gatekeeper could not read (SRC-002), what is past
+a reader's limit (SRC-003) and what does not parse (SRC-001), each at its file and line."""
+
+from __future__ import annotations
+
+from policies.model import Finding, Location, Policy
+from policies.registry import check
+from policies.sources import LIMIT, PARSE, UNREADABLE, ParseError
+
+
+def _findings(problems: list[ParseError], policy: Policy, expected: str) -> list[Finding]:
+    return [
+        Finding(policy.id, e.path.name, e.message, expected, e.message, Location(e.path, e.line))
+        for e in problems
+        if e.policy == policy.id
+    ]
+
+
+@check(PARSE)
+def parses(problems: list[ParseError], policy: Policy) -> list[Finding]:
+    return _findings(problems, policy, "a file its parser accepts")
+
+
+@check(UNREADABLE)
+def readable(problems: list[ParseError], policy: Policy) -> list[Finding]:
+    return _findings(problems, policy, "a regular file inside --infra that can be read")
+
+
+@check(LIMIT)
+def within_limits(problems: list[ParseError], policy: Policy) -> list[Finding]:
+    return _findings(problems, policy, "within the readers' limits")
