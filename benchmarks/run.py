@@ -44,8 +44,8 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def pytest_args(infra: Path, reports: Path) -> list[str]:
-    """The interpreter arguments of a suite run: `-m pytest` on tests/verify."""
-    return ["-m", "pytest", "-q", "tests/verify", "--infra", str(infra), "--reports", str(reports)]
+    """The interpreter arguments of a suite run: `-m pytest` on the packaged suite."""
+    return ["-m", "pytest", "-q", "policies/suite", "--infra", str(infra), "--reports", str(reports)]
 
 
 def pytest_run(infra: Path, reports: Path, *extra: str) -> tuple[float, str]:
@@ -207,7 +207,7 @@ def main() -> None:
             services = sum(steps.values())
             lines += [
                 "",
-                "## Live tier (`pytest tests/verify -m live`, embedded local stack)",
+                "## Live tier (`pytest policies/suite -m live`, embedded local stack)",
                 "",
                 "| step | in the live tier (s) | bare (s) |",
                 "|---|---|---|",

@@ -9,16 +9,23 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from policies.catalog import load_catalog
 from policies.pycode import find_modules, import_file
 from policies.rls.isolation import Op, Scenario, run_scenario
 from policies.sources import Sources
 from policies.targets.postgres import start_cluster
 from policies.targets.stack import StackUnavailable
-from tests.helpers import FIXTURES, ROOT, failures_on_copy, infra_copy, run_suite, suite
+from tests.helpers import (
+    FIXTURES,
+    ROOT,
+    failures_on_copy,
+    infra_catalog,
+    infra_copy,
+    run_suite,
+    suite,
+)
 
 pytestmark = pytest.mark.live
-PARAMS = load_catalog()["RLS-020"].params
+PARAMS = {**infra_catalog()["RLS-020"].params}  # infra/'s tables, role and setting
 MIGRATION = "db/migrations/004_enable_rls.sql"
 SEED_SESSION = FIXTURES / "seed" / "services" / "user-service" / "app" / "db" / "base.py"
 
@@ -113,7 +120,7 @@ def test_a_leaky_select_policy_fails_the_isolation_run(tmp_path):
     done = run_suite(
         *suite("rls"),
         "-k",
-        "isolation",
+        "test_live and RLS-020 and not session",
         "--hypothesis-seed=1",
         "--infra",
         str(infra),

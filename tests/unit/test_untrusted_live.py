@@ -36,7 +36,11 @@ def _root_with(tmp_path, body):
     root.mkdir(parents=True)
     (root / "main.tf").write_text(
         'provider "aws" {\n  region = "us-east-1"\n}\n\n'
-        'resource "aws_sns_topic" "alarms" {\n  name = "pr-alarms"\n}\n\n' + body
+        'resource "aws_sns_topic" "alarms" {\n  name = "pr-alarms"\n}\n\n'
+        'resource "aws_cloudwatch_metric_alarm" "q" {\n  alarm_name = "pr-queue"\n'
+        '  namespace = "AWS/SQS"\n  metric_name = "NumberOfMessagesSent"\n'
+        '  statistic = "Sum"\n  period = 60\n  evaluation_periods = 1\n  threshold = 1\n'
+        '  comparison_operator = "GreaterThanThreshold"\n}\n\n' + body
     )
     return tmp_path / "tree"
 
@@ -64,8 +68,8 @@ def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
     assert not marker.exists()
     failures = junit_failures(tmp_path / "r" / "junit.xml")
     refused = failures.pop("test_live[SRC-004]")
-    assert 'main.tf:10: SRC-004 provisioner "local-exec" in terraform_data.x: runs' in refused
-    assert 'main.tf:15: SRC-004 data "external" "env": runs a program' in refused
+    assert 'main.tf:21: SRC-004 provisioner "local-exec" in terraform_data.x: runs' in refused
+    assert 'main.tf:26: SRC-004 data "external" "env": runs a program' in refused
     assert failures and all("refused to apply" in text for text in failures.values())
 
 
