@@ -45,7 +45,10 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 def pytest_args(infra: Path, reports: Path) -> list[str]:
     """The interpreter arguments of a suite run: `-m pytest` on the packaged suite."""
-    return ["-m", "pytest", "-q", "policies/suite", "--infra", str(infra), "--reports", str(reports)]
+    return ["-m", "pytest", "-q", "policies/suite", "--infra", str(infra)] + [
+        "--reports",
+        str(reports),
+    ]
 
 
 def pytest_run(infra: Path, reports: Path, *extra: str) -> tuple[float, str]:

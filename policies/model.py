@@ -86,11 +86,49 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class Resource:
+    """What a finding is about: a kind and the names identifying it, outermost first, e.g.
+    Resource("waf-rule", ("dev-pingvas-waf", "RateLimit")). Waivers match their pattern
+    against str(resource): the names joined by "/".
+
+    Kinds by family, with their names where there is more than one or the form matters:
+    - waf: web-acl, waf-rule (acl, rule), managed-rule (acl, group, rule), web-acl-field
+      (acl, field), waf-rule-field (acl, rule, field), firehose-stream, endpoint (URL)
+    - rls: table, view, function, role, setting, row-policy (table, policy), table-command
+      (table, command), table-role (table, role), app-code, undefined-name ("application", name)
+    - secrets: secret (name or ARN), secret-value, terraform-block, manifest ("<Kind> <name>")
+    - alarms: alarm, alarm-field (alarm, field), required-alarm (catalog key), sns-topic
+    - metrics: query, query-metric (query, metric), metric, scrape-job, dashboard (file name),
+      endpoint ("<app> /metrics" or URL), secret-value
+    - pipeline: workflow (file name), workflow-job ("<file>:<job>"), zizmor-audit ("zizmor",
+      audit), tool, helm-chart
+    - logging: fluent-bit-section ("[OUTPUT] <name>")
+    - k8s: manifest, external-secret and pod (namespace, name), daemonset ([namespace,] name)
+    - sources: file, terraform-block"""
+
+    kind: str
+    names: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "/".join(self.names)
+
+    @property
+    def name(self) -> str:
+        """The innermost name."""
+        return self.names[-1]
+
+
+def resource(kind: str, *names: object) -> Resource:
+    """A Resource of the kind, its names (outermost first) as text."""
+    return Resource(kind, tuple(str(name) for name in names))
+
+
+@dataclass(frozen=True)
 class Finding:
     """A violation: which policy, which resource, where, expected vs actual."""
 
     policy_id: str
-    resource: str
+    resource: Resource
     message: str
     expected: str
     actual: str
@@ -108,7 +146,9 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
     loc = finding.location
     return {
         "policy_id": finding.policy_id,
-        "resource": finding.resource,
+        "resource": str(finding.resource),
+        "resource_kind": finding.resource.kind,
+        "resource_names": list(finding.resource.names),
         "message": finding.message,
         "expected": finding.expected,
         "actual": finding.actual,

@@ -56,7 +56,7 @@ def waiver_for(finding: Finding, waivers: list[Waiver], today: dt.date) -> Waive
     for waiver in waivers:
         if (
             waiver.policy_id == finding.policy_id
-            and fnmatchcase(finding.resource, waiver.resource)
+            and fnmatchcase(str(finding.resource), waiver.resource)
             and waiver.days_left(today) >= 0
         ):
             return waiver

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
 
 
@@ -37,7 +37,7 @@ def required_alarms(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            spec["key"],
+            resource("required-alarm", spec["key"]),
             f"no alarm on {spec['namespace']} {spec['metric']}",
             f"an alarm on {spec['metric']}",
             "absent",
@@ -86,7 +86,7 @@ def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
                     findings.append(
                         Finding(
                             policy.id,
-                            alarm.name,
+                            resource("alarm", alarm.name),
                             f"{hcl} out of bounds",
                             shown,
                             "not set" if value is None else str(value),
@@ -97,7 +97,7 @@ def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        alarm.name,
+                        resource("alarm", alarm.name),
                         f"alarms on a {spec['metric']} count, not a rate",
                         f"100 * {spec['metric']} / {spec['rate_of']} (metric math)",
                         "absolute count",
@@ -120,7 +120,7 @@ def alarm_actions(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        alarm.name,
+                        resource("alarm", alarm.name),
                         f"no {attr} to the alarm topic",
                         f"{attr} = [<alarm topic ARN>]",
                         ", ".join(actions) or "none",
@@ -140,7 +140,7 @@ def topic_subscribed(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            topic.name,
+            resource("sns-topic", topic.name),
             "the alarm topic has no subscription",
             "at least one subscription",
             "none",
@@ -166,7 +166,7 @@ def topic_encrypted(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    name,
+                    resource("sns-topic", name),
                     "alarm topic not encrypted with a customer-managed key",
                     "kms_master_key_id = aws_kms_key",
                     topic.kms_key or "unencrypted",
@@ -177,7 +177,7 @@ def topic_encrypted(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    name,
+                    resource("sns-topic", name),
                     "the topic's key does not let CloudWatch publish",
                     "key policy: cloudwatch.amazonaws.com kms:GenerateDataKey* + kms:Decrypt",
                     "not granted",
@@ -192,7 +192,7 @@ def explicit_missing_data(inv: AlarmsInventory, policy: Policy) -> list[Finding]
     return [
         Finding(
             policy.id,
-            a.name,
+            resource("alarm", a.name),
             "treat_missing_data not set",
             "breaching, notBreaching, ignore or missing, chosen explicitly",
             "default",
@@ -220,7 +220,7 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    alarm.name,
+                    resource("alarm", alarm.name),
                     "connection threshold is absolute",
                     f"<= {p['max_percent']}% of max_connections ({klass}: {expected_max or '?'})",
                     f"{alarm.threshold} connections",
@@ -232,7 +232,7 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    alarm.name,
+                    resource("alarm", alarm.name),
                     f"instance class {klass!r} ({engine}) is not in the "
                     "catalog's max_connections table",
                     "a known class",
@@ -244,7 +244,7 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    alarm.name,
+                    resource("alarm", alarm.name),
                     f"max_connections in the expression does not match {klass}",
                     str(expected_max),
                     divisor.group(1),
@@ -255,7 +255,7 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    alarm.name,
+                    resource("alarm", alarm.name),
                     "connection alarm fires too late",
                     f"<= {p['max_percent']} (% of max_connections)",
                     str(alarm.threshold),
@@ -271,9 +271,9 @@ def addon_declared(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            alarm.name,
+            resource("alarm", alarm.name),
             f"{m.namespace} metrics need the {needed[m.namespace]} "
-            "add-on, which infra does not declare",
+            "add-on, which the tree does not declare",
             f'aws_eks_addon addon_name = "{needed[m.namespace]}"',
             "absent",
             alarm.location,

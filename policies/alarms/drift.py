@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory
-from policies.model import Finding, Policy, matches_declared
+from policies.model import Finding, Policy, matches_declared, resource
 
 FIELDS = (
     ("comparison", "comparison_operator"),
@@ -26,7 +26,7 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
             findings.append(
                 Finding(
                     policy.id,
-                    want.name,
+                    resource("alarm", want.name),
                     "declared alarm is not deployed",
                     f"alarm declared at {want.location}",
                     "absent",
@@ -40,7 +40,7 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
                 findings.append(
                     Finding(
                         policy.id,
-                        want.name,
+                        resource("alarm-field", want.name, hcl),
                         f"{hcl} differs from {want.at(hcl.split()[0])}",
                         str(w),
                         str(g),
@@ -51,7 +51,7 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
             findings.append(
                 Finding(
                     policy.id,
-                    want.name,
+                    resource("alarm-field", want.name, "metrics"),
                     f"metrics differ from {want.location}",
                     str(_metrics(want)),
                     str(_metrics(got)),
@@ -63,7 +63,7 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
                 findings.append(
                     Finding(
                         policy.id,
-                        want.name,
+                        resource("alarm-field", want.name, attr),
                         f"{attr} differ from {want.at(attr)}",
                         str(sorted(getattr(want, attr))),
                         str(sorted(getattr(got, attr))),

@@ -11,7 +11,7 @@ import pytest
 from policies.alarms.drift import drift
 from policies.alarms.fixtures import DELIVERY_WAIT_S
 from policies.lazy import Lazy
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import probe
 
 
@@ -38,7 +38,7 @@ def topic_delivers(policy: Policy, subscriber: Any, aws_target: Lazy[Any]) -> li
     return [
         Finding(
             policy.id,
-            topic,
+            resource("sns-topic", topic),
             f"a published message did not reach the subscribed queue within {DELIVERY_WAIT_S} s",
             "delivered",
             "not delivered",
@@ -82,7 +82,7 @@ def forced_alarm_reaches_a_subscriber(
     return [
         Finding(
             policy.id,
-            name,
+            resource("alarm", name),
             f"forcing {name} into ALARM delivered nothing within {DELIVERY_WAIT_S} s",
             "a message on the subscribed queue",
             "none",

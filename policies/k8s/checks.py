@@ -6,7 +6,7 @@ from typing import Any
 
 from policies.k8s.live import KubeInventory
 from policies.k8s.schemas import ManifestInventory, schema_problem
-from policies.model import Finding, Policy
+from policies.model import Finding, Policy, resource
 from policies.registry import check
 
 
@@ -16,7 +16,7 @@ def manifests_valid(inv: ManifestInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            manifest.name,
+            resource("manifest", manifest.name),
             "manifest does not validate against its schema",
             "a valid object of its kind",
             problem,
@@ -31,16 +31,16 @@ def manifests_valid(inv: ManifestInventory, policy: Policy) -> list[Finding]:
 def external_secrets_synced(inv: KubeInventory, policy: Policy) -> list[Finding]:
     findings = []
     for es in inv.external_secrets:
-        resource = f"{es.namespace}/{es.name}"
+        about = resource("external-secret", es.namespace, es.name)
         if not es.ready:
             findings.append(
                 Finding(
                     policy.id,
-                    resource,
+                    about,
                     "ExternalSecret is not Ready",
                     "Ready=True",
                     es.reason,
-                    inv.at(f"externalsecret {resource}"),
+                    inv.at(f"externalsecret {about}"),
                 )
             )
             continue
@@ -50,7 +50,7 @@ def external_secrets_synced(inv: KubeInventory, policy: Policy) -> list[Finding]
             findings.append(
                 Finding(
                     policy.id,
-                    resource,
+                    about,
                     f"Secret {es.target} lacks keys",
                     ", ".join(es.keys),
                     "no Secret" if have is None else f"missing {', '.join(missing)}",
@@ -68,7 +68,7 @@ def gpu_exporter_running(inv: KubeInventory, policy: Policy) -> list[Finding]:
         return [
             Finding(
                 policy.id,
-                name,
+                resource("daemonset", name),
                 "no GPU exporter DaemonSet",
                 f"a {name} DaemonSet",
                 "none",
@@ -87,7 +87,7 @@ def gpu_exporter_running(inv: KubeInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    f"{ds.namespace}/{ds.name}",
+                    resource("daemonset", ds.namespace, ds.name),
                     "GPU exporter not running on every GPU node",
                     f"{ds.desired or '>0'} ready pods selected",
                     f"{ds.ready}/{ds.desired} ready, {len(selected)} pods selected",
@@ -102,7 +102,7 @@ def workloads_non_root(inv: KubeInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            f"{p.namespace}/{p.name}",
+            resource("pod", p.namespace, p.name),
             "container may run as root",
             "securityContext.runAsNonRoot: true",
             "not set",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policies.logging.static import LoggingInventory
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
 
 
@@ -12,7 +12,7 @@ def outputs_compressed(inv: LoggingInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            f"[OUTPUT] {s.name}",
+            resource("fluent-bit-section", f"[OUTPUT] {s.name}"),
             "logs are shipped uncompressed",
             f"compression {' or '.join(policy.params['codecs'])}",
             s.entries.get("compression", "unset"),
@@ -36,7 +36,7 @@ def retention_bounded(inv: LoggingInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    f"[OUTPUT] {s.name}",
+                    resource("fluent-bit-section", f"[OUTPUT] {s.name}"),
                     "log group retention not bounded",
                     f"log_retention_days {low}..{high}",
                     days or "unset (kept forever)",
@@ -55,7 +55,7 @@ def kubernetes_filter_first(inv: LoggingInventory, policy: Policy) -> list[Findi
             [
                 Finding(
                     policy.id,
-                    "[FILTER] kubernetes",
+                    resource("fluent-bit-section", "[FILTER] kubernetes"),
                     "no kubernetes filter: logs carry no pod, namespace or labels",
                     "a kubernetes filter",
                     "none",
@@ -68,7 +68,7 @@ def kubernetes_filter_first(inv: LoggingInventory, policy: Policy) -> list[Findi
     return [
         Finding(
             policy.id,
-            f"[FILTER] {f.name}",
+            resource("fluent-bit-section", f"[FILTER] {f.name}"),
             f"{f.name} runs before the kubernetes filter",
             "kubernetes first (Merge_Log On parses JSON logs after enrichment)",
             f"{f.name} at position {i + 1}, kubernetes at {position + 1}",

@@ -8,7 +8,7 @@ import promql_parser as pp
 
 from policies.metrics.model import MetricsInventory
 from policies.metrics.promql import calls, metric_name, output_labels, parse, selectors, unwrap
-from policies.model import Finding, Policy
+from policies.model import Finding, Policy, resource
 from policies.registry import check
 
 SYNTHETIC = {
@@ -41,7 +41,7 @@ def produced(inv: MetricsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        query.source,
+                        resource("query-metric", query.source, name),
                         f"{name} is exported by nothing in infra",
                         "a metric of the app code or an exporter",
                         name,
@@ -52,7 +52,7 @@ def produced(inv: MetricsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        query.source,
+                        resource("query-metric", query.source, name),
                         f"{name} comes from "
                         f"{series.producer}, which no scrape job or "
                         "ServiceMonitor selects",
@@ -68,7 +68,12 @@ def produced(inv: MetricsInventory, policy: Policy) -> list[Finding]:
 def parses(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
-            policy.id, query.source, "PromQL does not parse", "valid PromQL", error, query.location
+            policy.id,
+            resource("query", query.source),
+            "PromQL does not parse",
+            "valid PromQL",
+            error,
+            query.location,
         )
         for query in inv.queries
         for _, error in [parse(query.expr)]
@@ -92,7 +97,7 @@ def quantiles_keep_le(inv: MetricsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        query.source,
+                        resource("query", query.source),
                         "histogram_quantile over unaggregated buckets (one quantile per series)",
                         "histogram_quantile(q, sum by (le) (rate(x_bucket[5m])))",
                         query.expr,
@@ -113,7 +118,7 @@ def rate_on_counters(inv: MetricsInventory, policy: Policy) -> list[Finding]:
                     findings.append(
                         Finding(
                             policy.id,
-                            query.source,
+                            resource("query", query.source),
                             f"{call.func.name}() on the {series.type} {series.name}",
                             "a counter",
                             series.type,
@@ -135,7 +140,7 @@ def bounded_labels(inv: MetricsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    series.name,
+                    resource("metric", series.name),
                     f"label {', '.join(bad)} has unbounded cardinality",
                     "bounded labels (tier, status, ...)",
                     ", ".join(series.labels),
@@ -162,7 +167,7 @@ def legend_labels_exist(inv: MetricsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    query.source,
+                    resource("query", query.source),
                     f"legend uses {', '.join(missing)}, which the query's result does not carry",
                     f"labels of the result: {', '.join(sorted(have or []))}",
                     query.legend or "",
@@ -177,7 +182,7 @@ def grafana_password_from_secret(inv: MetricsInventory, policy: Policy) -> list[
     return [
         Finding(
             policy.id,
-            "grafana.adminPassword",
+            resource("secret-value", "grafana.adminPassword"),
             "Grafana admin password written in values",
             "grafana.admin.existingSecret",
             "a literal password",
@@ -192,7 +197,7 @@ def dashboards_well_formed(inv: MetricsInventory, policy: Policy) -> list[Findin
     return [
         Finding(
             policy.id,
-            str(issue.location.path.name if issue.location.path else ""),
+            resource("dashboard", issue.location.path.name if issue.location.path else ""),
             issue.problem,
             issue.expected,
             issue.actual,
@@ -207,7 +212,7 @@ def metrics_endpoint_format(inv: MetricsInventory, policy: Policy) -> list[Findi
     return [
         Finding(
             policy.id,
-            f"{e.app} /metrics",
+            resource("endpoint", f"{e.app} /metrics"),
             "the endpoint does not answer in the Prometheus text format",
             "Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)",
             e.returns,

@@ -8,7 +8,7 @@ from typing import Any
 
 from policies.lazy import Lazy
 from policies.metrics.promql import metric_name, parse, selectors
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import probe
 
 
@@ -34,7 +34,7 @@ def targets_up(policy: Policy, prometheus_target: Lazy[Any]) -> list[Finding]:
         return [
             Finding(
                 policy.id,
-                prometheus.url,
+                resource("endpoint", prometheus.url),
                 "Prometheus has no active target",
                 "the tree's scrape jobs as targets",
                 "none",
@@ -44,7 +44,7 @@ def targets_up(policy: Policy, prometheus_target: Lazy[Any]) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            t["labels"].get("job", "?"),
+            resource("scrape-job", t["labels"].get("job", "?")),
             f"target {t['scrapeUrl']} is {t['health']}",
             "up",
             t.get("lastError") or t["health"],
@@ -90,7 +90,7 @@ def queries_return_series(
                 findings.append(
                     Finding(
                         policy.id,
-                        query.source,
+                        resource("query", query.source),
                         f"{expr} returns no series",
                         "at least one series",
                         _why_empty(prometheus, expr),
@@ -110,7 +110,7 @@ def gpu_series_carry_gpu_and_pod(policy: Policy, prometheus_target: Lazy[Any]) -
         return [
             Finding(
                 policy.id,
-                metric,
+                resource("metric", metric),
                 "no GPU utilisation series",
                 f"series with {', '.join(labels)}",
                 "none",
@@ -120,7 +120,7 @@ def gpu_series_carry_gpu_and_pod(policy: Policy, prometheus_target: Lazy[Any]) -
     return [
         Finding(
             policy.id,
-            metric,
+            resource("metric", metric),
             f"series without {', '.join(missing)}",
             ", ".join(labels),
             ", ".join(sorted(s["metric"])),

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.pipeline.model import PipelineInventory, Workflow
 from policies.registry import check
 from policies.yamlfile import LineDict, mapping, sequence
@@ -40,7 +40,7 @@ def pinned_actions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{job}",
+                        resource("workflow-job", f"{wf.path.name}:{job}"),
                         f"{uses} is not pinned to a commit",
                         "owner/repo@<40-hex SHA> # vX.Y.Z",
                         ref or "no ref",
@@ -55,7 +55,8 @@ def least_permissions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     findings = []
     for wf in inv.workflows:
         top = wf.doc.get("permissions")
-        for name, job in mapping(wf.doc.get("jobs")).items():
+        jobs = mapping(wf.doc.get("jobs"))
+        for name, job in jobs.items():
             if not isinstance(job, LineDict):
                 continue
             perms = job.get("permissions", top)
@@ -64,14 +65,14 @@ def least_permissions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 for s in sequence(job.get("steps"))
                 if isinstance(s, dict)
             )
-            where = Location(
-                wf.path, job.line_of("permissions") if "permissions" in job else job.line
-            )
+            # the permissions line, else the job's own line (where a permissions block goes)
+            line = job.line_of("permissions") if "permissions" in job else jobs.line_of(name)
+            where = Location(wf.path, line)
             if perms is None:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{name}",
+                        resource("workflow-job", f"{wf.path.name}:{name}"),
                         "no permissions: the token gets the repository default (often write-all)",
                         "permissions with only what the job needs",
                         "default",
@@ -84,7 +85,7 @@ def least_permissions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{name}",
+                        resource("workflow-job", f"{wf.path.name}:{name}"),
                         "permissions wider than the job needs",
                         "security-events: write only where SARIF is uploaded",
                         str(perms),
@@ -108,7 +109,7 @@ def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{job}",
+                        resource("workflow-job", f"{wf.path.name}:{job}"),
                         f"{uses.split('@')[0]} can never fail the job",
                         "exit-code: '1'",
                         f"exit-code {exit_code or 'unset'} (default 0)",
@@ -119,7 +120,7 @@ def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{job}",
+                        resource("workflow-job", f"{wf.path.name}:{job}"),
                         "scanner step continues on error",
                         "continue-on-error unset",
                         "true",
@@ -134,7 +135,7 @@ def pull_request_trigger(inv: PipelineInventory, policy: Policy) -> list[Finding
     return [
         Finding(
             policy.id,
-            wf.path.name,
+            resource("workflow", wf.path.name),
             "security jobs do not run on pull requests",
             "on: pull_request (and a schedule)",
             ", ".join(wf.triggers) or "none",
@@ -161,7 +162,7 @@ def zizmor_findings(inv: PipelineInventory, policy: Policy) -> list[Finding]:
         return [
             Finding(
                 policy.id,
-                "zizmor",
+                resource("tool", "zizmor"),
                 "zizmor could not audit the workflows",
                 "an audit of every workflow",
                 run.failure,
@@ -171,7 +172,7 @@ def zizmor_findings(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            f"zizmor/{r.audit}",
+            resource("zizmor-audit", "zizmor", r.audit),
             f"{r.description}: {r.annotation}",
             "no zizmor finding",
             f"{r.severity} {r.audit}",
@@ -187,7 +188,7 @@ def helm_pinned(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            h.chart,
+            resource("helm-chart", h.chart),
             "Helm chart installed without a version",
             "--version <chart version>",
             "latest at install time",
@@ -217,7 +218,7 @@ def env_defined(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                             findings.append(
                                 Finding(
                                     policy.id,
-                                    f"{wf.path.name}:{job_name}",
+                                    resource("workflow-job", f"{wf.path.name}:{job_name}"),
                                     f"env.{ref} is used but never defined",
                                     f"env: {ref}: ... on the workflow, job or step",
                                     "undefined",
@@ -241,7 +242,7 @@ def current_actions(inv: PipelineInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{wf.path.name}:{job}",
+                        resource("workflow-job", f"{wf.path.name}:{job}"),
                         f"{action} v{major} is deprecated (blocked or unsupported)",
                         f"v{need} or later",
                         f"v{major}",

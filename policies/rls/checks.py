@@ -6,7 +6,7 @@ import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
 from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table, is_true
 
@@ -77,7 +77,7 @@ def rls_enabled(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            t.key,
+            resource("table", t.key),
             "row-level security is not enabled",
             "ENABLE ROW LEVEL SECURITY",
             "disabled",
@@ -93,7 +93,7 @@ def rls_forced(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            t.key,
+            resource("table", t.key),
             f"the owner ({t.owner or 'table owner'}) bypasses every policy",
             "FORCE ROW LEVEL SECURITY",
             "not forced",
@@ -126,7 +126,7 @@ def commands_covered(inv: RlsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{table.key}/{command}",
+                        resource("table-command", table.key, command),
                         f"no {command.upper()} policy applies to {app}",
                         f"a FOR {command.upper()} policy, or no {command.upper()} grant",
                         "granted without a policy"
@@ -150,7 +150,7 @@ def no_open_permissive(inv: RlsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    f"{p.table}/{p.name}",
+                    resource("row-policy", p.table, p.name),
                     f"{' and '.join(open_expr)} (true) for {', '.join(exposed)}",
                     f"TO one of {policy.params['privileged_roles']}",
                     f"TO {', '.join(p.roles)}",
@@ -166,7 +166,7 @@ def fail_closed_settings(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            r.setting,
+            resource("setting", r.setting),
             "the user setting is not read fail-closed",
             f"NULLIF(current_setting('{r.setting}', true), '')",
             r.text,
@@ -192,7 +192,7 @@ def consistent_admin_path(inv: RlsInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     Finding(
                         policy.id,
-                        f"{table.key}/{admin}",
+                        resource("table-role", table.key, admin),
                         f"admin role {admin} has no policy for {', '.join(missing)}",
                         f"the same admin policy as on the other tables (FOR ALL TO {admin})",
                         f"commands without policy: {', '.join(missing)}",
@@ -212,7 +212,7 @@ def invoker_views(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            v.key,
+            resource("view", v.key),
             "view reads user-data tables with its owner's rights",
             "WITH (security_invoker = true)",
             f"security definer view over {', '.join(sorted(set(v.relations) & keys))}",
@@ -233,7 +233,7 @@ def no_definer_functions(inv: RlsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    fn.name,
+                    resource("function", fn.name),
                     f"SECURITY DEFINER function reads {', '.join(touched)}",
                     "SECURITY INVOKER",
                     "SECURITY DEFINER",
@@ -262,7 +262,7 @@ def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding
     findings = [
         Finding(
             policy.id,
-            ", ".join(names),
+            resource("setting", ", ".join(names)),
             "user context set for the whole session",
             "set_config(name, %s, true) inside the request's transaction",
             sql.sql,
@@ -278,7 +278,7 @@ def transaction_local_context(inv: RlsInventory, policy: Policy) -> list[Finding
         findings.append(
             Finding(
                 policy.id,
-                "application",
+                resource("app-code", "application"),
                 "the user context is never set transaction-locally",
                 "SELECT set_config(name, %s, true) with a bound parameter",
                 f"not found in {len(inv.app_files)} database module(s)",
@@ -293,7 +293,7 @@ def no_formatted_sql(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            "application",
+            resource("app-code", "application"),
             f"SQL built by {sql.built_by}",
             "a bound parameter",
             sql.sql,
@@ -309,7 +309,7 @@ def defined_names(inv: RlsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            "application",
+            resource("undefined-name", "application", u.name),
             f"undefined name {u.name!r}",
             "defined or imported",
             "undefined",
@@ -328,7 +328,7 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
         findings.append(
             Finding(
                 policy.id,
-                configured,
+                resource("role", configured),
                 "the app role is not declared",
                 f"CREATE ROLE {configured} NOBYPASSRLS",
                 "absent",
@@ -342,7 +342,7 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    name,
+                    resource("role", name),
                     "role bypasses row-level security",
                     "NOSUPERUSER NOBYPASSRLS",
                     ", ".join(a for a in ("superuser", "bypassrls") if getattr(r, a)),
@@ -354,7 +354,7 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    table.key,
+                    resource("table", table.key),
                     "the app role owns a user-data table",
                     "owned by a separate NOLOGIN role",
                     f"owner {configured}",

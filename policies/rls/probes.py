@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.posture import require_local_code, require_write
 from policies.pycode import find_modules, import_file, platform_module
 from policies.registry import NotApplicable, probe
@@ -67,7 +67,7 @@ def isolation(
         return [
             Finding(
                 policy.id,
-                params["app_role"],
+                resource("role", params["app_role"]),
                 "isolation violated",
                 "no foreign private row reached",
                 str(exc).splitlines()[0],
@@ -147,7 +147,7 @@ def session_helper_never_leaks(
     findings = [
         Finding(
             policy.id,
-            "session helper",
+            resource("app-code", "session helper"),
             f"{step} sees the wrong rows",
             f"{len(expected[step])} ids (own and public)",
             f"{len(ids)} ids: {sorted(map(str, ids - expected[step]))} foreign",
@@ -160,7 +160,7 @@ def session_helper_never_leaks(
         findings.append(
             Finding(
                 policy.id,
-                "session helper",
+                resource("app-code", "session helper"),
                 "the previous user's id reached the next request",
                 f"{params['setting']} unset",
                 f"{params['setting']} = {left}",

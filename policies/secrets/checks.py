@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.model import Finding, Policy
+from policies.model import Finding, Policy, resource
 from policies.registry import check
 from policies.secrets.model import SecretsInventory, duration_seconds
 
@@ -28,7 +28,7 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    s.name,
+                    resource("secret", s.name),
                     "declared secret is not deployed",
                     "the secret",
                     "absent",
@@ -39,7 +39,7 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    s.name,
+                    resource("secret", s.name),
                     "secret is never rotated",
                     f"rotation at most every {most} days",
                     "no rotation",
@@ -50,7 +50,7 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 Finding(
                     policy.id,
-                    s.name,
+                    resource("secret", s.name),
                     "rotation interval too long",
                     f"<= {most} days",
                     f"{s.rotation_days} days",
@@ -65,7 +65,7 @@ def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]
     return [
         Finding(
             policy.id,
-            s.name,
+            resource("secret", s.name),
             "secret is not encrypted with a customer-managed KMS key",
             "kms_key_id = a customer-managed aws_kms_key",
             s.kms_key or "aws/secretsmanager (AWS-managed default)",
@@ -82,7 +82,7 @@ def recovery_window(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            s.name,
+            resource("secret", s.name),
             "recovery window outside bounds",
             f"{low}..{high} days",
             f"{s.recovery_window_days} days",
@@ -98,7 +98,7 @@ def no_plaintext(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            p.what,
+            resource("secret-value", p.what),
             p.problem,
             "a sensitive variable, an AWS-generated value or an existing secret",
             "value in clear" if "sensitive" not in p.problem else "sensitive = false",
@@ -113,7 +113,7 @@ def not_in_state(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            leak.what,
+            resource("terraform-block", leak.what),
             leak.problem,
             "ephemeral aws_secretsmanager_random_password into secret_string_wo",
             "value in the Terraform state",
@@ -129,12 +129,12 @@ def external_secret_refs(inv: SecretsInventory, policy: Policy) -> list[Finding]
     for es in inv.external:
         for ref in es.refs:
             matches = [s for s in inv.secrets if s.matches(ref.key)]
-            resource = f"ExternalSecret {es.name}"
+            about = resource("manifest", f"ExternalSecret {es.name}")
             if not matches:
                 findings.append(
                     Finding(
                         policy.id,
-                        resource,
+                        about,
                         f"remoteRef.key {ref.key!r} names no declared secret",
                         "the name of an aws_secretsmanager_secret",
                         f"declared: {', '.join(s.name for s in inv.secrets) or 'none'}",
@@ -151,7 +151,7 @@ def external_secret_refs(inv: SecretsInventory, policy: Policy) -> list[Finding]
                 findings.append(
                     Finding(
                         policy.id,
-                        resource,
+                        about,
                         f"property {ref.property!r} is not a key of {secret.name} (declared at "
                         f"{where})",
                         f"one of: {keys}",
@@ -180,7 +180,7 @@ def refresh_before_rotation(inv: SecretsInventory, policy: Policy) -> list[Findi
             findings.append(
                 Finding(
                     policy.id,
-                    f"ExternalSecret {es.name}",
+                    resource("manifest", f"ExternalSecret {es.name}"),
                     "the synced Secret can be older than the rotated value",
                     f"refreshInterval shorter than {shortest // 86400:.0f} days",
                     str(es.refresh_interval),
@@ -196,7 +196,7 @@ def current_eso_api(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            f"{obj.kind} {obj.name}",
+            resource("manifest", f"{obj.kind} {obj.name}"),
             "deprecated External Secrets API version",
             current,
             obj.api_version,

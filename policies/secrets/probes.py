@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-from policies.model import Finding, Policy
+from policies.model import Finding, Policy, resource
 from policies.posture import require_local_code, require_write
 from policies.pycode import find_modules, import_file, platform_module
 from policies.redact import register
@@ -88,7 +88,12 @@ def rotates_end_to_end(
         problems.append("a failed testSecret moved AWSCURRENT")
     return [
         Finding(
-            policy.id, db_rotation.arn, p, "a complete, verified rotation", p, db_rotation.location
+            policy.id,
+            resource("secret", db_rotation.arn),
+            p,
+            "a complete, verified rotation",
+            p,
+            db_rotation.location,
         )
         for p in problems
     ]

@@ -3,14 +3,21 @@ a reader's limit (SRC-003) and what does not parse (SRC-001), each at its file a
 
 from __future__ import annotations
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
 from policies.sources import LIMIT, PARSE, UNREADABLE, ParseError
 
 
 def _findings(problems: list[ParseError], policy: Policy, expected: str) -> list[Finding]:
     return [
-        Finding(policy.id, e.path.name, e.message, expected, e.message, Location(e.path, e.line))
+        Finding(
+            policy.id,
+            resource("file", e.path.name),
+            e.message,
+            expected,
+            e.message,
+            Location(e.path, e.line),
+        )
         for e in problems
         if e.policy == policy.id
     ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.posture import embedded
 from policies.registry import NotApplicable, probe
 from policies.sources import Sources
@@ -28,7 +28,7 @@ def applies_only_resources(
     return [
         Finding(
             policy.id,
-            r.what,
+            resource("terraform-block", r.what),
             r.why,
             "only resources created in the local AWS endpoint",
             r.what,

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, Resource, resource
 from policies.registry import check
 from policies.terraform import blocks
 from policies.waf.model import (
@@ -22,9 +22,9 @@ BLOCKING_ACTIONS = ("block", "captcha", "challenge")
 
 
 def _finding(
-    policy: Policy, resource: str, location: Location, message: str, expected: str, actual: str
+    policy: Policy, about: Resource, location: Location, message: str, expected: str, actual: str
 ) -> Finding:
-    return Finding(policy.id, resource, message, expected, actual, location)
+    return Finding(policy.id, about, message, expected, actual, location)
 
 
 def _rule_ref(rule: WafRule) -> str:
@@ -49,7 +49,7 @@ def rule_order(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{rule.name}",
+                        resource("waf-rule", acl.name, rule.name),
                         rule.location,
                         f"{early} rule {_rule_ref(rule)} is evaluated after {late} rule "
                         f"{_rule_ref(prev)}",
@@ -80,12 +80,12 @@ def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
         for rule in acl.rules:
             for key in consumed_labels(rule):
                 emitters = _emitters(acl, key, policy.params["label_namespaces"])
-                resource = f"{acl.name}/{rule.name}"
+                about = resource("waf-rule", acl.name, rule.name)
                 if not emitters:
                     findings.append(
                         _finding(
                             policy,
-                            resource,
+                            about,
                             rule.location,
                             f"matches label {key!r} that no rule of the Web ACL emits",
                             "an emitting rule group or rule_label earlier in the ACL",
@@ -98,7 +98,7 @@ def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
                     findings.append(
                         _finding(
                             policy,
-                            resource,
+                            about,
                             rule.location,
                             f"matches label {key!r} before {_rule_ref(emitter)} emits it",
                             f"priority > {emitter.priority}",
@@ -123,7 +123,7 @@ def allow_before_block(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{rule.name}",
+                        resource("waf-rule", acl.name, rule.name),
                         rule.location,
                         f"Allow rule {_rule_ref(rule)} skips {len(blocked_later)} blocking rules",
                         "Allow rules after the blocking rules, or a waiver",
@@ -145,7 +145,7 @@ def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
                     findings.append(
                         _finding(
                             policy,
-                            acl.name,
+                            resource("web-acl", acl.name),
                             dupes[1].location,
                             f"{n} rules share {attr} {value}: {', '.join(r.name for r in dupes)}",
                             f"unique {attr}s",
@@ -157,7 +157,7 @@ def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{rule.name}",
+                        resource("waf-rule", acl.name, rule.name),
                         rule.location,
                         "priority is not a number the suite can resolve",
                         "a literal or a variable with a default",
@@ -184,7 +184,7 @@ def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        acl.name,
+                        resource("web-acl", acl.name),
                         acl.location,
                         f"managed rule group {group} is missing",
                         f"{group} with override_action none",
@@ -195,7 +195,7 @@ def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{rule.name}",
+                        resource("waf-rule", acl.name, rule.name),
                         rule.location,
                         f"managed rule group {group} does not enforce",
                         "override_action none",
@@ -216,7 +216,7 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{group}/{override.get('name')}",
+                        resource("managed-rule", acl.name, group, override.get("name")),
                         rule.at(override),
                         f"{group} rule {override.get('name')} is overridden to {action}",
                         "the group's own action, or a waiver",
@@ -227,7 +227,7 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        f"{acl.name}/{group}/{excluded.get('name')}",
+                        resource("managed-rule", acl.name, group, excluded.get("name")),
                         rule.at(excluded),
                         f"{group} rule {excluded.get('name')} is excluded",
                         "the group's own action, or a waiver",
@@ -247,7 +247,7 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 _finding(
                     policy,
-                    acl.name,
+                    resource("web-acl", acl.name),
                     acl.location,
                     "no rate-based rule",
                     f"a rate_based_statement with limit {p['min_limit']}..{p['max_limit']}",
@@ -256,12 +256,12 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
             )
         for rule in rate_rules:
             limit, key = rule.body.get("limit"), rule.body.get("aggregate_key_type")
-            resource = f"{acl.name}/{rule.name}"
+            about = resource("waf-rule", acl.name, rule.name)
             if not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
                 findings.append(
                     _finding(
                         policy,
-                        resource,
+                        about,
                         rule.at(rule.body),
                         "rate limit outside the catalog's bounds",
                         f"{p['min_limit']} <= limit <= {p['max_limit']}",
@@ -272,7 +272,7 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        resource,
+                        about,
                         rule.at(rule.body),
                         "rate limit not keyed by client IP",
                         f"aggregate_key_type in {p['aggregate_key_types']}",
@@ -283,7 +283,7 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        resource,
+                        about,
                         rule.location,
                         "rate-based rule does not block",
                         "action block",
@@ -303,7 +303,7 @@ def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 _finding(
                     policy,
-                    acl.name,
+                    resource("web-acl", acl.name),
                     acl.location,
                     "Web ACL has no logging configuration",
                     f"a logging configuration to {prefix}*",
@@ -316,7 +316,7 @@ def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        acl.name,
+                        resource("web-acl", acl.name),
                         log.location,
                         "log destination is not a WAF log destination",
                         f"name starting with {prefix}",
@@ -330,7 +330,7 @@ def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
             findings.append(
                 _finding(
                     policy,
-                    acl.name,
+                    resource("web-acl", acl.name),
                     log.location,
                     f"headers {', '.join(missing)} are logged in clear",
                     f"redacted_fields single_header {', '.join(policy.params['redacted_headers'])}",
@@ -359,7 +359,7 @@ def log_delivery(inv: WafInventory, policy: Policy) -> list[Finding]:
                 findings.append(
                     _finding(
                         policy,
-                        stream.name,
+                        resource("firehose-stream", stream.name),
                         stream.location,
                         "WAF log stream cannot deliver",
                         "destination extended_s3 with a declared role and bucket",
@@ -374,7 +374,7 @@ def associated(inv: WafInventory, policy: Policy) -> list[Finding]:
     return [
         _finding(
             policy,
-            acl.name,
+            resource("web-acl", acl.name),
             acl.location,
             "Web ACL is not associated with any load balancer",
             "an aws_wafv2_web_acl_association",
@@ -407,7 +407,7 @@ def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]
                     findings.append(
                         _finding(
                             policy,
-                            f"{acl.name}/{group}/{override.get('name')}",
+                            resource("managed-rule", acl.name, group, override.get("name")),
                             rule.at(override),
                             f"{group} rule {override.get('name')} is counted site-wide",
                             f"a later blocking rule matching label {label}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, Resource, resource
 from policies.waf.model import META_KEYS, WafInventory, WebAcl
 
 # Fields the API fills in when Terraform leaves them out.
@@ -22,7 +22,7 @@ def drift(declared: WafInventory, deployed: WafInventory, policy: Policy) -> lis
             findings.append(
                 Finding(
                     policy.id,
-                    want.name,
+                    resource("web-acl", want.name),
                     "declared Web ACL is not deployed",
                     f"Web ACL {want.name} (declared at {want.location})",
                     "absent",
@@ -35,10 +35,12 @@ def drift(declared: WafInventory, deployed: WafInventory, policy: Policy) -> lis
 
 
 def _acl_drift(want: WebAcl, got: WebAcl, policy: Policy) -> Iterator[Finding]:
-    def finding(what: str, expected: Any, actual: Any, declared_at: Location) -> Finding:
+    def finding(
+        about: Resource, what: str, expected: Any, actual: Any, declared_at: Location
+    ) -> Finding:
         return Finding(
             policy.id,
-            want.name,
+            about,
             f"{what} differs from {declared_at}",
             str(expected),
             str(actual),
@@ -47,31 +49,61 @@ def _acl_drift(want: WebAcl, got: WebAcl, policy: Policy) -> Iterator[Finding]:
 
     want_rules = {r.name: r for r in want.rules}
     got_rules = {r.name: r for r in got.rules}
+
+    def rule(name: str, *field: str) -> Resource:
+        return resource("waf-rule-field" if field else "waf-rule", want.name, name, *field)
+
     for name in sorted(want_rules.keys() - got_rules.keys()):
-        yield finding(f"rule {name}", "deployed", "missing", want_rules[name].location)
+        yield finding(rule(name), f"rule {name}", "deployed", "missing", want_rules[name].location)
     for name in sorted(got_rules.keys() - want_rules.keys()):
-        yield finding(f"rule {name}", "absent (not declared)", "deployed", want.location)
+        yield finding(
+            rule(name), f"rule {name}", "absent (not declared)", "deployed", want.location
+        )
     for name in sorted(want_rules.keys() & got_rules.keys()):
         w, g = want_rules[name], got_rules[name]
         for attr in ("priority", "action", "override_action"):
             if getattr(w, attr) != getattr(g, attr):
-                yield finding(f"rule {name} {attr}", getattr(w, attr), getattr(g, attr), w.location)
+                yield finding(
+                    rule(name, attr),
+                    f"rule {name} {attr}",
+                    getattr(w, attr),
+                    getattr(g, attr),
+                    w.location,
+                )
         for path, expected, actual in _diff(w.statement, g.statement, "statement"):
-            yield finding(f"rule {name} {path}", expected, actual, w.location)
+            yield finding(rule(name, path), f"rule {name} {path}", expected, actual, w.location)
     if want.default_action != got.default_action:
-        yield finding("default_action", want.default_action, got.default_action, want.location)
+        yield finding(
+            resource("web-acl-field", want.name, "default_action"),
+            "default_action",
+            want.default_action,
+            got.default_action,
+            want.location,
+        )
     yield from _logging_drift(want, got, finding)
 
 
 def _logging_drift(want: WebAcl, got: WebAcl, finding: Any) -> Iterator[Finding]:
     if want.logging is None or got.logging is None:
         if (want.logging is None) != (got.logging is None):
-            yield finding("logging", bool(want.logging), bool(got.logging), want.location)
+            yield finding(
+                resource("web-acl-field", want.name, "logging"),
+                "logging",
+                bool(want.logging),
+                bool(got.logging),
+                want.location,
+            )
         return
     for attr in ("destinations", "redacted"):
         w, g = sorted(getattr(want.logging, attr)), sorted(getattr(got.logging, attr))
         if w != g:
-            yield finding(f"logging {attr}", w, g, want.logging.location)
+            yield finding(
+                resource("web-acl-field", want.name, f"logging.{attr}"),
+                f"logging {attr}",
+                w,
+                g,
+                want.logging.location,
+            )
 
 
 def _diff(want: Any, got: Any, path: str) -> Iterator[tuple[str, Any, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-from policies.model import Finding, Location, Policy
+from policies.model import Finding, Location, Policy, resource
 from policies.registry import probe
 from policies.waf.drift import drift
 
@@ -47,6 +47,11 @@ def attack_is_blocked(policy: Policy, param: str, pytestconfig: pytest.Config) -
         return []
     return [
         Finding(
-            policy.id, url, f"{param} was not blocked", "403", str(status), Location(resource=url)
+            policy.id,
+            resource("endpoint", url),
+            f"{param} was not blocked",
+            "403",
+            str(status),
+            Location(resource=url),
         )
     ]

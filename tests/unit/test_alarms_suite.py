@@ -58,7 +58,8 @@ def test_changed_deployed_threshold_fails_drift(aws_target, alarms_static):
     finally:
         cloudwatch.put_metric_alarm(**original)
     [finding] = findings
-    assert finding.resource == name and finding.message.startswith("threshold differs from ")
+    assert finding.resource.names == (name, "threshold")
+    assert finding.message.startswith("threshold differs from ")
     assert "modules/alarms/main.tf:41" in finding.message
     assert (finding.expected, finding.actual) == ("80.0", "99.0")
     assert drift(alarms_static, read_live(aws_target), load_catalog()["ALM-010"]) == []

@@ -56,7 +56,8 @@ def findings(cluster, policy_id):
 
 def test_not_ready_external_secret_is_reported_with_its_reason():
     [finding] = findings(RecordedCluster(), "K8S-010")
-    assert finding.resource == "dev/lemon-squeezy" and finding.actual == "SecretSyncedError"
+    assert finding.resource.names == ("dev", "lemon-squeezy")
+    assert finding.actual == "SecretSyncedError"
 
 
 def test_synced_secret_missing_a_key_is_reported_without_values():
@@ -66,7 +67,7 @@ def test_synced_secret_missing_a_key_is_reported_without_values():
     found = [
         f
         for f in findings(RecordedCluster(drop_password), "K8S-010")
-        if f.resource == "dev/db-credentials"
+        if f.resource.names == ("dev", "db-credentials")
     ]
     assert [f.actual for f in found] == ["missing password"]
     assert "ZmFrZ" not in str(found)  # no base64 value in any finding
@@ -89,7 +90,8 @@ def test_application_pods_run_as_non_root(harden):
             pod["spec"].setdefault("securityContext", {})["runAsNonRoot"] = True
 
     found = findings(RecordedCluster(run_as_non_root if harden else None), "K8S-012")
-    assert [f.resource for f in found] == ([] if harden else ["dev/user-service-58f4d6c9b7-wz5rn"])
+    pods = [f.resource.names for f in found]
+    assert pods == ([] if harden else [("dev", "user-service-58f4d6c9b7-wz5rn")])
 
 
 def test_unreachable_explicit_context_fails_and_absent_one_skips_in_one_line(tmp_path):

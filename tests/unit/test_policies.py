@@ -98,12 +98,12 @@ def test_guide_waf_defects_are_reported():
 def test_guide_rls_defects_are_reported():
     found = _seed("rls")
     tables = {f"dev_pingvas.{t}" for t in ("users", "images", "boards", "credit_transactions")}
-    assert {f.resource for f in found["RLS-002"]} == tables
+    assert {f.resource.name for f in found["RLS-002"]} == tables
     assert len(found["RLS-005"]) == 11  # every policy reads the setting strictly
-    assert {f.resource.split("/")[0] for f in found["RLS-006"]} == tables - {"dev_pingvas.users"}
+    assert {f.resource.names[0] for f in found["RLS-006"]} == tables - {"dev_pingvas.users"}
     assert any("session" in f.message for f in found["RLS-009"])
     assert [f.message for f in found["RLS-010"]] == ["SQL built by f-string"]
-    assert {f.message.split("'")[1] for f in found["RLS-011"]} == {
+    assert {f.resource.name for f in found["RLS-011"]} == {
         "g",
         "text",
         "settings",
@@ -113,15 +113,18 @@ def test_guide_rls_defects_are_reported():
 
 def test_guide_secrets_defects_are_reported():
     found = _seed("secrets")
-    names = {"db-credentials", "jwt-secret", "lemon-squeezy"}
-    assert {f.resource.rsplit("/", 1)[-1] for f in found["SEC-001"]} == names  # no rotation
-    assert {f.resource.rsplit("/", 1)[-1] for f in found["SEC-002"]} == names  # no CMK
+    names = {
+        f"${{var.environment}}/pingvas/{name}"
+        for name in ("db-credentials", "jwt-secret", "lemon-squeezy")
+    }
+    assert {f.resource.name for f in found["SEC-001"]} == names  # no rotation
+    assert {f.resource.name for f in found["SEC-002"]} == names  # no CMK
     assert any("random_password" in f.message for f in found["SEC-005"])
     [missing_url] = found["SEC-006"]
     assert "property 'url' is not a key" in missing_url.message
     assert str(missing_url.location).endswith("db-credentials.yaml:20")
     assert "modules/secrets/main.tf:13" in missing_url.message  # where the JSON keys are
-    assert any(f.resource == "grafana.adminPassword" for f in found["SEC-004"])
+    assert any(str(f.resource) == "grafana.adminPassword" for f in found["SEC-004"])
 
 
 def test_guide_alarm_defects_are_reported():
@@ -129,15 +132,15 @@ def test_guide_alarm_defects_are_reported():
     assert len(found["ALM-006"]) == 4  # no treat_missing_data anywhere
     assert len([f for f in found["ALM-003"] if "ok_actions" in f.message]) == 4
     assert [f.actual for f in found["ALM-007"]] == ["80.0 connections"]  # absolute
-    assert [f.resource for f in found["ALM-008"]] == ["${var.environment}-eks-cpu-high"]
+    assert [f.resource.names for f in found["ALM-008"]] == [("${var.environment}-eks-cpu-high",)]
     assert [f.actual for f in found["ALM-005"]] == ["unencrypted"]
 
 
 def test_guide_metrics_defects_are_reported():
     found = _seed("metrics")
-    assert [f.message.split(" comes")[0] for f in found["MET-001"]] == ["DCGM_FI_DEV_GPU_UTIL"]
+    assert [f.resource.name for f in found["MET-001"]] == ["DCGM_FI_DEV_GPU_UTIL"]
     assert len(found["MET-003"]) == 3  # p50, p95, p99 without sum by (le)
-    assert [f.resource for f in found["MET-005"]] == ["credits_consumed_total"]  # user_id
+    assert [f.resource.names for f in found["MET-005"]] == [("credits_consumed_total",)]  # user_id
     assert [f.actual for f in found["MET-009"]] == ["generate_latest()"]  # bytes -> JSON
     assert len(found["MET-007"]) == 1  # adminPassword: admin123
     assert {f.message for f in found["MET-008"]} >= {

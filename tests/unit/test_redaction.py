@@ -25,9 +25,9 @@ def test_leaks(gate):
     register(secret)
     logging.getLogger("platform").warning("read %s from the target", secret)
     print("value:", secret)
-    from policies.model import Finding, Location
-    gate("SEC-004", [Finding("SEC-004", "x", f"value {secret}", "masked", secret,
-                             Location(resource="canary"))])
+    from policies.model import Finding, Location, resource
+    gate("SEC-004", [Finding("SEC-004", resource("secret-value", "x", secret), f"value {secret}",
+                             "masked", secret, Location(resource="canary"))])
 """
 
 

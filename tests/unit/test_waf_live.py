@@ -57,11 +57,11 @@ def test_console_edit_is_drift_and_fails_the_live_checks(console_edit, aws_targe
     deployed = read_live(aws_target.get())
     catalog = load_catalog()
     differences = {
-        (f.message.split(" differs")[0], f.expected, f.actual)
+        (f.resource.names[1:], f.expected, f.actual)
         for f in drift(waf_static, deployed, catalog["WAF-011"])
     }
-    assert ("rule RateLimit action", "block", "count") in differences
-    assert ("rule AWSManagedRulesCommonRuleSet override_action", "none", "count") in differences
+    assert (("RateLimit", "action"), "block", "count") in differences
+    assert (("AWSManagedRulesCommonRuleSet", "override_action"), "none", "count") in differences
     assert any(
         "does not enforce" in f.message for f in CHECKS["WAF-005"](deployed, catalog["WAF-005"])
     )

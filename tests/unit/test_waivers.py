@@ -4,13 +4,18 @@ import datetime as dt
 
 import pytest
 
-from policies.model import Finding, Location
+from policies.model import Finding, Location, Resource, finding_to_json
 from policies.waivers import load_waivers, waiver_for
 from tests.helpers import run_suite, suite
 
 TODAY = dt.date(2026, 11, 26)
 FINDING = Finding(
-    "WAF-006", "dev-pingvas-waf/Core/SizeRestrictions_BODY", "m", "e", "a", Location()
+    "WAF-006",
+    Resource("managed-rule", ("dev-pingvas-waf", "Core", "SizeRestrictions_BODY")),
+    "m",
+    "e",
+    "a",
+    Location(),
 )
 
 
@@ -26,6 +31,18 @@ def write(tmp_path, expires, resource="*-pingvas-waf/Core/*"):
 def test_matching_unexpired_waiver_waives(tmp_path):
     waiver = waiver_for(FINDING, write(tmp_path, "2026-11-26"), TODAY)
     assert waiver is not None and waiver.days_left(TODAY) == 0
+
+
+def test_waivers_match_the_resource_names_joined_and_reports_carry_kind_and_names():
+    assert str(FINDING.resource) == "dev-pingvas-waf/Core/SizeRestrictions_BODY"
+    assert FINDING.resource.name == "SizeRestrictions_BODY"
+    data = finding_to_json(FINDING)
+    assert data["resource"] == "dev-pingvas-waf/Core/SizeRestrictions_BODY"
+    assert data["resource_kind"] == "managed-rule"
+    assert data["resource_names"] == ["dev-pingvas-waf", "Core", "SizeRestrictions_BODY"]
+    assert FINDING.render("fix").startswith(
+        "<unknown>: WAF-006 dev-pingvas-waf/Core/SizeRestrictions_BODY: m"
+    )
 
 
 @pytest.mark.parametrize(
