@@ -40,6 +40,7 @@ class Unknown:
     what: str
     text: str = ""
     ref: str | None = None
+    partial: Any = field(default=None, compare=False)  # what jsonencode() was given, if known
 
     def __str__(self) -> str:
         shown = self.text or self.what
@@ -391,6 +392,10 @@ class _Eval:
         unknown = next((a for a in args if isinstance(a, Unknown)), None)
         if unknown is not None:
             return unknown
+        if name == "jsonencode" and is_unknown(args[0]):
+            unknown = first_unknown(args[0])
+            assert unknown is not None
+            return Unknown(unknown.what, unknown.text, partial=args[0])
         if any(is_unknown(a) for a in args) and name not in DEEP_TOLERANT:
             return first_unknown(args)
         try:
@@ -706,8 +711,21 @@ def _format(spec: str, *args: Any) -> str:
 
 
 def _json_text(value: Any) -> str:
-    """jsonencode(): object keys in lexical order, no spaces (Terraform's canonical JSON)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """jsonencode(): object keys in lexical order, no spaces, and <, >, &, U+2028, U+2029
+    escaped, as Terraform (Go's encoder) writes it."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in _JSON_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text
+
+
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _lookup(mapping: Any, key: Any, *default: Any) -> Any:
@@ -953,3 +971,82 @@ def iterate(value: Any) -> Iterator[tuple[Any, Any]]:
     elif isinstance(value, list):
         for item in value:
             yield item, item
+
+
+# --- type constraints ---------------------------------------------------------------------------
+
+
+def convert(type_text: str, value: Any) -> Any:
+    """A variable's value under its type constraint: optional object attributes filled with
+    their defaults (or null), recursively through list, set, map and tuple types. Other
+    conversions (number to string, ...) are left to the value as given."""
+    if not type_text.startswith("${"):
+        return value
+    parsed = _parsed(type_text)
+    if parsed is None:
+        return value
+    parts = _template(type_text)
+    if not parts or parts[0].type != "template_interpolation":
+        return value
+    return _convert(_expression(parts[0]), value)
+
+
+def _convert(node: Node, value: Any) -> Any:
+    while node.type in ("expression",) and len(node.named_children) == 1:
+        node = node.named_children[0]
+    if node.type != "function_call" or value is None or isinstance(value, Unknown):
+        return value
+    name = node.named_children[0].text.decode()
+    args_node = next((c for c in node.named_children if c.type == "function_arguments"), None)
+    args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
+    if name in ("list", "set") and args and isinstance(value, list):
+        return [_convert(args[0], v) for v in value]
+    if name == "map" and args and isinstance(value, dict):
+        return {k: _convert(args[0], v) for k, v in value.items()}
+    if name == "tuple" and args and isinstance(value, list):
+        element_types = _tuple_types(args[0])
+        return [_convert(t, v) for t, v in zip(element_types, value, strict=False)]
+    if name == "object" and args and isinstance(value, dict):
+        return _convert_object(args[0], value)
+    return value
+
+
+def _tuple_types(node: Node) -> list[Node]:
+    collection = _inner(node, "tuple")
+    return [c for c in collection.named_children if c.type == "expression"] if collection else []
+
+
+def _inner(node: Node, kind: str) -> Node | None:
+    if node.type == kind:
+        return node
+    for child in node.named_children:
+        found = _inner(child, kind)
+        if found is not None:
+            return found
+    return None
+
+
+def _convert_object(node: Node, value: dict[str, Any]) -> dict[str, Any]:
+    """object({a = string, b = optional(number, 10)}) applied to a value."""
+    spec = _inner(node, "object")
+    if spec is None:
+        return value
+    out = dict(value)
+    for elem in (c for c in spec.named_children if c.type == "object_elem"):
+        key_node, type_node = [c for c in elem.named_children if c.type == "expression"]
+        key = key_node.text.decode().strip('"')
+        inner = type_node
+        while inner.type == "expression" and len(inner.named_children) == 1:
+            inner = inner.named_children[0]
+        optional = inner.type == "function_call" and inner.named_children[0].text == b"optional"
+        if optional:
+            args_node = next(c for c in inner.named_children if c.type == "function_arguments")
+            args = [c for c in args_node.named_children if c.type == "expression"]
+            if key not in out or out[key] is None:
+                default = _Eval(Scope(), "").expr(args[1]) if len(args) > 1 else None
+                out[key] = _convert(args[0], default)
+            else:
+                out[key] = _convert(args[0], out[key])
+        elif key in out:
+            out[key] = _convert(type_node, out[key])
+    return out

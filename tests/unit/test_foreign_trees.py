@@ -161,6 +161,17 @@ def test_the_suite_installs_and_runs_from_anywhere(tmp_path):
         "results.sarif",
         "summary.md",
     }
-    assert (
-        "site-packages/policies/suite/test_policies.py" in (work / "out" / "junit.xml").read_text()
+    assert "test_static[WAF-005]" in junit_failures(work / "out" / "junit.xml")
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import policies.suite; print(policies.suite.__file__)",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    assert str(venv) in where.stdout and "site-packages" in where.stdout, where.stdout
