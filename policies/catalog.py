@@ -9,6 +9,10 @@ import yaml
 
 from policies.model import SEVERITIES, Policy
 
+# The severity of a policy's unverifiable (review) findings unless its entry says otherwise:
+# they fail at the default --fail-on low; --fail-on medium reports them without failing.
+UNVERIFIABLE = "low"
+
 
 @cache
 def load_catalog() -> dict[str, Policy]:
@@ -25,9 +29,11 @@ def load_catalog() -> dict[str, Policy]:
             rationale=entry["rationale"],
             remediation=entry["remediation"],
             params=entry.get("params", {}),
+            unverifiable=entry.get("unverifiable", UNVERIFIABLE),
         )
-        if policy.severity not in SEVERITIES:
-            raise ValueError(f"{policy.id}: severity {policy.severity!r} not in {SEVERITIES}")
+        for severity in (policy.severity, policy.unverifiable):
+            if severity not in SEVERITIES:
+                raise ValueError(f"{policy.id}: severity {severity!r} not in {SEVERITIES}")
         if policy.id in catalog:
             raise ValueError(f"{policy.id}: duplicate policy id in catalog.yaml")
         catalog[policy.id] = policy

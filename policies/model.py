@@ -22,6 +22,7 @@ class Location:
     path: Path | None = None
     line: int | None = None
     resource: str | None = None
+    related: Location | None = None  # where else it is written (a module's dynamic block)
 
     def __str__(self) -> str:
         if self.path is None:
@@ -69,6 +70,7 @@ class Policy:
     rationale: str
     remediation: str
     params: dict[str, Any] = field(default_factory=dict)
+    unverifiable: str = "low"  # severity of its review findings (a verdict depending on unknowns)
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,14 @@ def resource(kind: str, *names: object) -> Resource:
     return Resource(kind, tuple(str(name) for name in names))
 
 
+FAIL, REVIEW = "fail", "review"  # a violation; a verdict that depends on an unknown value
+
+
 @dataclass(frozen=True)
 class Finding:
-    """A violation: which policy, which resource, where, expected vs actual."""
+    """A violation (kind fail), or a verdict the suite cannot reach because it depends on a
+    value only apply knows or the configuration does not give (kind review: unverifiable):
+    which policy, which resource, where, expected vs actual."""
 
     policy_id: str
     resource: Resource
@@ -133,12 +140,30 @@ class Finding:
     expected: str
     actual: str
     location: Location
+    kind: str = FAIL
 
     def render(self, remediation: str) -> str:
+        label = "unverifiable: " if self.kind == REVIEW else ""
         return (
-            f"{self.location}: {self.policy_id} {self.resource}: {self.message}"
+            f"{self.location}: {self.policy_id} {self.resource}: {label}{self.message}"
             f" (expected {self.expected}; actual {self.actual}). Fix: {remediation}"
         )
+
+
+def unverifiable(
+    policy_id: str, subject: Resource, location: Location, what: str, unknown: object
+) -> Finding:
+    """A review finding: the policy's verdict on `what` depends on `unknown` (its text says
+    which expression and why it is not known)."""
+    return Finding(
+        policy_id,
+        subject,
+        f"{what} cannot be verified before apply",
+        "a value the configuration determines",
+        str(unknown),
+        location,
+        REVIEW,
+    )
 
 
 def finding_to_json(finding: Finding) -> dict[str, Any]:
@@ -156,4 +181,18 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "artifact": path_uri(loc.path) if loc.path else None,
         "line": loc.line,
         "where": str(loc),
+        "kind": finding.kind,
+        "related": (
+            {"artifact": path_uri(loc.related.path), "line": loc.related.line}
+            if loc.related is not None and loc.related.path is not None
+            else None
+        ),
     }
+
+
+def arn_name(arn: str) -> str:
+    """The resource name at the end of an ARN (deliverystream/NAME, log-group:NAME, :::bucket)."""
+    tail = arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+    for sep in ("/", ":"):
+        tail = tail.rsplit(sep, 1)[-1] if sep in tail else tail
+    return tail

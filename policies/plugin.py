@@ -16,7 +16,7 @@ import yaml
 
 from policies.config import ConfigError
 from policies.lazy import Lazy
-from policies.model import SEVERITIES, Finding, Waiver, finding_to_json
+from policies.model import REVIEW, SEVERITIES, Finding, Waiver, finding_to_json
 from policies.registry import fixture_modules
 from policies.reports import PolicyResult, write_sarif, write_summary
 from policies.session import RUN, load_settings, settings, waivers_file
@@ -333,6 +333,7 @@ def gate(request: pytest.FixtureRequest, waivers: Lazy[list[Waiver]]) -> Gate:
         policy = settings(request.config).catalog[policy_id]
         today = dt.date.today()
         in_force = waivers.get()
+        floor = SEVERITIES.index(request.config.getoption("--fail-on"))
         recorded, failing = [], []
         for finding in findings:
             waiver = waiver_for(finding, in_force, today)
@@ -342,16 +343,14 @@ def gate(request: pytest.FixtureRequest, waivers: Lazy[list[Waiver]]) -> Gate:
                 if waiver
                 else None
             )
+            severity = policy.unverifiable if finding.kind == REVIEW else policy.severity
+            below = SEVERITIES.index(severity) < floor
+            data["below_fail_on"] = below and waiver is None
             recorded.append(data)
-            if waiver is None:
+            if waiver is None and not below:
                 failing.append(finding)
         request.node.pingvas_policy = policy_id
         request.node.pingvas_findings = recorded
-        floor = SEVERITIES.index(request.config.getoption("--fail-on"))
-        if SEVERITIES.index(policy.severity) < floor:
-            for data in recorded:
-                data["below_fail_on"] = data["waiver"] is None
-            failing = []
         if failing:
             header = f"{policy_id} [{policy.severity}] {policy.title}: {len(failing)} finding(s)"
             body = "\n".join(f"  {f.render(policy.remediation)}" for f in failing)

@@ -101,10 +101,12 @@ def _sarif_rule(policy: Policy) -> dict[str, Any]:
 
 def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any]) -> dict[str, Any]:
     text = f"{f['resource']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
+    review = f.get("kind") == "review"
     result: dict[str, Any] = {
         "ruleId": policy.id,
         "ruleIndex": rule_index,
-        "level": SARIF_LEVELS[policy.severity],
+        "kind": "review" if review else "fail",
+        "level": "none" if review else SARIF_LEVELS[policy.severity],
         "message": {"text": f"{text}. Fix: {policy.remediation}"},
         "properties": {"tier": tier, "expected": f["expected"], "actual": f["actual"]},
     }
@@ -113,6 +115,18 @@ def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any])
         if f["line"]:
             physical["region"] = {"startLine": f["line"]}
         result["locations"] = [{"physicalLocation": physical}]
+        if f.get("related"):
+            related = f["related"]
+            result["relatedLocations"] = [
+                {
+                    "id": 1,
+                    "physicalLocation": {
+                        "artifactLocation": related["artifact"],
+                        **({"region": {"startLine": related["line"]}} if related["line"] else {}),
+                    },
+                    "message": {"text": "written in this block of the module"},
+                }
+            ]
     else:
         result["locations"] = [
             {"logicalLocations": [{"fullyQualifiedName": f["where"], "kind": "resource"}]}
@@ -142,8 +156,8 @@ def write_summary(
         by_family[family].append(result)
     lines = ["# pingvas-policy summary", ""]
     lines += [
-        "| family | passed | failed | not applicable | skipped | waived findings |",
-        "|---|---|---|---|---|---|",
+        "| family | passed | failed | unverifiable | not applicable | skipped | waived findings |",
+        "|---|---|---|---|---|---|---|",
     ]
     for family, items in sorted(by_family.items()):
         count = {
@@ -151,10 +165,13 @@ def write_summary(
             for o in ("passed", "not applicable", "skipped")
         }
         failed = sum(1 for r in items if r.outcome in ("failed", "error"))
+        unverifiable = sum(
+            1 for r in items for f in r.findings if f.get("kind") == "review" and not f["waiver"]
+        )
         waived = sum(1 for r in items for f in r.findings if f.get("waiver"))
         lines.append(
-            f"| {family} | {count['passed']} | {failed} | {count['not applicable']}"
-            f" | {count['skipped']} | {waived} |"
+            f"| {family} | {count['passed']} | {failed} | {unverifiable}"
+            f" | {count['not applicable']} | {count['skipped']} | {waived} |"
         )
     for family, items in sorted(by_family.items()):
         lines += [
@@ -168,7 +185,9 @@ def write_summary(
             title = catalog[r.policy_id].title if r.policy_id in catalog else r.policy_id
             detail = "<br>".join(
                 _md(
-                    f"{f['where']}: {f['message']} (expected {f['expected']}; actual {f['actual']})"
+                    f"{f['where']}: "
+                    + ("unverifiable: " if f.get("kind") == "review" else "")
+                    + f"{f['message']} (expected {f['expected']}; actual {f['actual']})"
                     + (" — waived" if f.get("waiver") else "")
                     + (" — below --fail-on" if f.get("below_fail_on") else "")
                 )

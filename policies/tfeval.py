@@ -41,6 +41,7 @@ class Unknown:
     text: str = ""
     ref: str | None = None
     partial: Any = field(default=None, compare=False)  # what jsonencode() was given, if known
+    undeclared: bool = False  # `ref` names something the configuration does not declare
 
     def __str__(self) -> str:
         shown = self.text or self.what
@@ -49,6 +50,14 @@ class Unknown:
 
 class EvalError(Exception):
     """An expression Terraform itself would reject (a type error, a missing key)."""
+
+
+class UndeclaredReference(EvalError):
+    """A reference to a resource, data source or module the configuration does not declare."""
+
+    def __init__(self, message: str, address: str) -> None:
+        super().__init__(message)
+        self.address = address
 
 
 def is_unknown(value: Any) -> bool:
@@ -115,6 +124,8 @@ def evaluate_text(text: str, scope: Scope) -> Any:
         if len(parts) == 1 and parts[0].type == "template_interpolation":
             return _Eval(scope, text).expr(_expression(parts[0]))
         return _Eval(scope, text).template(parts)
+    except UndeclaredReference as exc:
+        return Unknown(str(exc), _shown(text), exc.address, undeclared=True)
     except EvalError as exc:
         return Unknown(str(exc), _shown(text))
     except RecursionError:
@@ -193,7 +204,15 @@ class _Eval:
         return "".join(out)
 
     def quoted(self, node: Node) -> Any:
-        """A quoted template (string literal or template_expr)."""
+        """A quoted template (string literal or template_expr); "${x}" alone is x's value,
+        unconverted, as in Terraform."""
+        parts = [
+            p
+            for p in node.named_children
+            if p.type not in ("quoted_template_start", "quoted_template_end")
+        ]
+        if len(parts) == 1 and parts[0].type == "template_interpolation":
+            return self.expr(_expression(parts[0]))
         out: list[str] = []
         for part in node.named_children:
             kind = part.type
@@ -991,9 +1010,25 @@ def convert(type_text: str, value: Any) -> Any:
     return _convert(_expression(parts[0]), value)
 
 
+def _type_node(node: Node) -> Node:
+    """A type expression, unwrapped from python-hcl2's rendering of nested types as quoted
+    templates ("${optional(number)}") or string literals ("string")."""
+    while True:
+        if node.type in ("expression", "template_expr", "literal_value", "string_lit") and (
+            len(node.named_children) == 1
+        ):
+            node = node.named_children[0]
+            continue
+        if node.type == "quoted_template":
+            inner = [c for c in node.named_children if c.type == "template_interpolation"]
+            if len(inner) == 1:
+                node = _expression(inner[0])
+                continue
+        return node
+
+
 def _convert(node: Node, value: Any) -> Any:
-    while node.type in ("expression",) and len(node.named_children) == 1:
-        node = node.named_children[0]
+    node = _type_node(node)
     if node.type != "function_call" or value is None or isinstance(value, Unknown):
         return value
     name = node.named_children[0].text.decode()
@@ -1035,9 +1070,7 @@ def _convert_object(node: Node, value: dict[str, Any]) -> dict[str, Any]:
     for elem in (c for c in spec.named_children if c.type == "object_elem"):
         key_node, type_node = [c for c in elem.named_children if c.type == "expression"]
         key = key_node.text.decode().strip('"')
-        inner = type_node
-        while inner.type == "expression" and len(inner.named_children) == 1:
-            inner = inner.named_children[0]
+        inner = _type_node(type_node)
         optional = inner.type == "function_call" and inner.named_children[0].text == b"optional"
         if optional:
             args_node = next(c for c in inner.named_children if c.type == "function_arguments")
@@ -1049,4 +1082,34 @@ def _convert_object(node: Node, value: dict[str, Any]) -> dict[str, Any]:
                 out[key] = _convert(args[0], out[key])
         elif key in out:
             out[key] = _convert(type_node, out[key])
+    if type(value) is not dict:  # keep what a subclass carries (where a caller wrote it)
+        kept = type(value)(out)
+        kept.__dict__.update(value.__dict__)
+        return kept
     return out
+
+
+@lru_cache(maxsize=256)
+def _file_tree(text: str) -> Any:
+    return _PARSER.parse(text.encode())
+
+
+def element_lines(text: str, line: int) -> list[int]:
+    """The first line of each element of the list literal written as the value of the
+    attribute starting on `line` (1-based) of an HCL file's text; [] when it is not one."""
+    tree = _file_tree(text)
+    pending = [tree.root_node]
+    while pending:
+        node = pending.pop()
+        if node.type == "attribute" and node.start_point[0] + 1 == line:
+            value = next((c for c in node.named_children if c.type == "expression"), None)
+            collection = value.named_children[0] if value is not None else None
+            if collection is None or collection.type != "collection_value":
+                return []
+            items = collection.named_children[0]
+            if items.type != "tuple":
+                return []
+            return [c.start_point[0] + 1 for c in items.named_children if c.type == "expression"]
+        if node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+            pending.extend(node.named_children)
+    return []

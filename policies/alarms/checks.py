@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory
-from policies.model import Finding, Location, Policy, resource
+from policies.model import Finding, Location, Policy, resource, unverifiable
 from policies.registry import check
 
 
@@ -76,7 +76,17 @@ def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             metric = next(m for m in alarm.metrics if m.name == spec["metric"])
             for key, attr, hcl in fields:
                 value = getattr(metric if key in ("statistic", "period") else alarm, attr)
-                if _outside(value, spec.get(key)):
+                if hcl in alarm.unknowns and spec.get(key) is not None:
+                    findings.append(
+                        unverifiable(
+                            policy.id,
+                            resource("alarm-field", alarm.name, hcl),
+                            alarm.at(hcl),
+                            f"the alarm's {hcl}",
+                            alarm.unknowns[hcl],
+                        )
+                    )
+                elif _outside(value, spec.get(key)):
                     bound = spec[key]
                     shown = (
                         f"{bound[0]}..{bound[1]}"
@@ -116,7 +126,17 @@ def alarm_actions(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             ("ok_actions", alarm.ok_actions),
         ):
             topics = [a for a in actions if a.removeprefix("sns:") in inv.topics]
-            if not topics:
+            if attr in alarm.unknowns:
+                findings.append(
+                    unverifiable(
+                        policy.id,
+                        resource("alarm-field", alarm.name, attr),
+                        alarm.at(attr),
+                        f"the alarm's {attr}",
+                        alarm.unknowns[attr],
+                    )
+                )
+            elif not topics:
                 findings.append(
                     Finding(
                         policy.id,

@@ -34,6 +34,7 @@ class Alarm:
     alarm_actions: list[str]  # "sns:<topic name>" or the raw value
     ok_actions: list[str]
     lines: dict[str, Location] = field(default_factory=dict)  # attribute -> where (static)
+    unknowns: dict[str, Any] = field(default_factory=dict)  # attribute -> what only apply knows
 
     def at(self, attribute: str) -> Location:
         return self.lines.get(attribute, self.location)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from policies.alarms.model import (
@@ -15,7 +14,8 @@ from policies.alarms.model import (
     number,
 )
 from policies.model import Location
-from policies.terraform import TfProject, TfResource, blocks, jsonencode_argument, listed
+from policies.terraform import TfProject, TfResource, blocks, json_value, listed, text_of
+from policies.tfeval import Unknown
 
 _ATTRIBUTES = (
     "comparison_operator",
@@ -43,8 +43,8 @@ def read_static(project: TfProject) -> AlarmsInventory:
     for key, res in topics.items():
         kms = res.body.get("kms_master_key_id")
         key_res = project.referenced(res, kms)
-        inv.topics[str(res.body.get("name"))] = Topic(
-            name=str(res.body.get("name")),
+        inv.topics[text_of(res, "name")] = Topic(
+            name=text_of(res, "name"),
             location=Location(res.path, res.line, res.address),
             kms_key=str(kms) if kms is not None else None,
             customer_managed_key=key_res is not None and key_res.type == "aws_kms_key",
@@ -60,11 +60,7 @@ def read_static(project: TfProject) -> AlarmsInventory:
 
 
 def _policy(key: TfResource) -> Any:
-    text = key.body.get("policy")
-    try:
-        return json.loads(jsonencode_argument(text) or str(text))
-    except json.JSONDecodeError:
-        return None
+    return json_value(key.body.get("policy"))
 
 
 def _alarm(project: TfProject, res: TfResource) -> Alarm:
@@ -99,7 +95,7 @@ def _alarm(project: TfProject, res: TfResource) -> Alarm:
         if a in body
     }
     return Alarm(
-        name=str(body.get("alarm_name")),
+        name=text_of(res, "alarm_name"),
         location=Location(res.path, res.line, res.address),
         metrics=metrics,
         expression=expression,
@@ -111,6 +107,7 @@ def _alarm(project: TfProject, res: TfResource) -> Alarm:
         alarm_actions=[_action(project, res, a) for a in listed(body.get("alarm_actions"))],
         ok_actions=[_action(project, res, a) for a in listed(body.get("ok_actions"))],
         lines=lines,
+        unknowns={a: v for a in _ATTRIBUTES if isinstance(v := body.get(a), Unknown)},
     )
 
 
@@ -121,5 +118,5 @@ def _dimensions(value: Any) -> dict[str, str]:
 def _action(project: TfProject, res: TfResource, value: Any) -> str:
     target = project.referenced(res, value)
     if target is not None and target.type == "aws_sns_topic":
-        return f"sns:{target.body.get('name')}"
+        return f"sns:{text_of(target, 'name')}"
     return str(value)

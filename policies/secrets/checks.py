@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.model import Finding, Policy, resource
+from policies.model import Finding, Policy, resource, unverifiable
 from policies.registry import check
 from policies.secrets.model import SecretsInventory, duration_seconds
 
@@ -35,6 +35,16 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
                     s.location,
                 )
             )
+        elif "rotation" in s.unknowns:
+            findings.append(
+                unverifiable(
+                    policy.id,
+                    resource("secret", s.name),
+                    s.rotation_location or s.location,
+                    "the rotation interval",
+                    s.unknowns["rotation"],
+                )
+            )
         elif s.rotation_days is None:
             findings.append(
                 Finding(
@@ -62,7 +72,18 @@ def rotation(inv: SecretsInventory, policy: Policy) -> list[Finding]:
 
 @check("SEC-002", applies=_secrets)
 def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]:
-    return [
+    unknown = [
+        unverifiable(
+            policy.id,
+            resource("secret", s.name),
+            s.location,
+            "the secret's KMS key",
+            s.unknowns["kms_key_id"],
+        )
+        for s in inv.secrets
+        if "kms_key_id" in s.unknowns
+    ]
+    return unknown + [
         Finding(
             policy.id,
             resource("secret", s.name),
@@ -72,14 +93,25 @@ def customer_managed_key(inv: SecretsInventory, policy: Policy) -> list[Finding]
             s.location,
         )
         for s in inv.secrets
-        if s.deployed and not s.customer_managed_key
+        if s.deployed and not s.customer_managed_key and "kms_key_id" not in s.unknowns
     ]
 
 
 @check("SEC-003", applies=_secrets)
 def recovery_window(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     low, high = policy.params["min_days"], policy.params["max_days"]
-    return [
+    unknown = [
+        unverifiable(
+            policy.id,
+            resource("secret", s.name),
+            s.location,
+            "the recovery window",
+            s.unknowns["recovery_window_in_days"],
+        )
+        for s in inv.secrets
+        if "recovery_window_in_days" in s.unknowns
+    ]
+    return unknown + [
         Finding(
             policy.id,
             resource("secret", s.name),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from policies.model import Location, matches_declared
 
@@ -24,6 +25,7 @@ class Secret:
     value_location: Location | None = None
     value_attribute: str | None = None  # secret_string / secret_string_wo / ...
     deployed: bool = True
+    unknowns: dict[str, Any] = field(default_factory=dict)  # what only apply knows, by aspect
 
     def matches(self, name: str) -> bool:
         """Whether a concrete name (an ExternalSecret's key) can be this secret."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -16,7 +15,8 @@ from policies.secrets.model import (
     SecretsInventory,
     StateLeak,
 )
-from policies.terraform import TfProject, TfResource, blocks, jsonencode_argument
+from policies.terraform import TfProject, TfResource, blocks, json_value, text_of
+from policies.tfeval import Unknown
 from policies.yamlfile import LineDict, YamlFile, mapping, sequence
 
 SECRETISH = re.compile(
@@ -44,6 +44,9 @@ def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInvent
             secret = secrets[target.address]
             secret.rotation_days = _days(rules)
             secret.rotation_location = Location(res.path, res.line, res.address)
+            days = rules.get("automatically_after_days", rules.get("schedule_expression"))
+            if isinstance(days, Unknown):
+                secret.unknowns["rotation"] = days
     inv.secrets = list(secrets.values())
     _terraform_plaintext(project, inv)
     for file in yaml_files:
@@ -56,8 +59,14 @@ def _secret(project: TfProject, res: TfResource) -> Secret:
     kms = res.body.get("kms_key_id")
     key = project.referenced(res, kms)
     window = res.body.get("recovery_window_in_days")
+    unknowns = {
+        aspect: value
+        for aspect, value in (("kms_key_id", kms), ("recovery_window_in_days", window))
+        if isinstance(value, Unknown) and (aspect != "kms_key_id" or key is None)
+    }
     return Secret(
-        name=str(res.body.get("name")),
+        name=text_of(res, "name"),
+        unknowns=unknowns,
         location=Location(res.path, res.line, res.address),
         kms_key=str(kms) if kms is not None else None,
         customer_managed_key=(key is not None and key.type == "aws_kms_key")
@@ -77,16 +86,9 @@ def _value(project: TfProject, res: TfResource, secret: Secret) -> None:
         res.path, project.attr_line(res.path, res.body, attribute or "secret_id"), res.address
     )
     value = res.body.get(attribute) if attribute else None
-    if (argument := jsonencode_argument(value)) is not None:
-        secret.json_keys = _object_keys(argument)
-
-
-def _object_keys(text: str) -> list[str] | None:
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        return re.findall(r'"([^"]+)"\s*:', text) or None
-    return list(parsed) if isinstance(parsed, dict) else None
+    document = json_value(value)
+    if isinstance(document, dict):
+        secret.json_keys = list(document)
 
 
 def _days(rules: dict[str, Any]) -> int | None:
@@ -125,8 +127,8 @@ def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
                             ),
                         )
                     )
-        for attribute, value in res.body.items():
-            inv.candidates += attribute in _LITERAL_SECRET_ATTRIBUTES
+        for attribute, value in res.raw.items():  # as written: a variable's value is not
+            inv.candidates += attribute in _LITERAL_SECRET_ATTRIBUTES  # written here
             if attribute in _LITERAL_SECRET_ATTRIBUTES and _literal(value):
                 inv.plaintext.append(
                     Plaintext(

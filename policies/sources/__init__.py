@@ -110,6 +110,8 @@ class Sources:
         self.share = share
         self.hcl_cached = 0  # HCL files whose parse came from the disk cache this run
         self.skipped: list[Path] = []  # directories not walked (SKIPPED_DIRS)
+        self.outside: list[Path] = []  # module directories read above --infra (in the repo)
+        self._allowed: set[Path] = set()  # their files: the only reads outside --infra
         self.excluded: list[Path] = []  # files and directories the configuration excludes
         self._problems: list[ParseError] = []
         self._paths: list[Path] | None = None
@@ -134,6 +136,8 @@ class Sources:
         found = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no files"
         skipped = sorted({p.name for p in self.skipped})
         shown = f"{found}" + (f"; not walked: {', '.join(skipped)}" if skipped else "")
+        if self.outside:
+            shown += "; read above --infra: " + ", ".join(str(p) for p in self.outside)
         return shown + (f"; excluded by the config: {len(self.excluded)}" if self.excluded else "")
 
     @property
@@ -206,6 +210,39 @@ class Sources:
     def _problem(self, path: Path, message: str, policy: str = UNREADABLE) -> None:
         self._problems.append(ParseError(path, None, message, policy))
 
+    def outside_module(self, directory: Path) -> list[Path] | str:
+        """The .tf/.tf.json files of a module directory above --infra (a local module source
+        such as ../..//modules/waf): read only inside the enclosing repository (the nearest
+        parent holding .git), never through a link; their files are then readable through
+        the same gate. A reason when they may not be read."""
+        repository = self.repository()
+        if repository is None:
+            return "outside --infra, and --infra is in no repository: not read"
+        if not directory.is_relative_to(repository) or directory.is_relative_to(self.base):
+            return "outside the enclosing repository: not read"
+        if Path(os.path.realpath(directory)) != directory:
+            return "reached through a link: not read"
+        try:
+            with os.scandir(directory) as scan:
+                files = sorted(
+                    Path(e.path)
+                    for e in scan
+                    if _kind(e.name) in ("hcl", "tf-json") and e.is_file(follow_symlinks=False)
+                )
+        except OSError as exc:
+            return f"cannot be read: {_reason(exc)}"
+        self._allowed.update(files)
+        self.outside.append(directory)
+        return files
+
+    def repository(self) -> Path | None:
+        """The enclosing repository's top level: the nearest directory at or above --infra
+        holding .git (not run through git: nothing of the tree is executed)."""
+        for candidate in (self.base, *self.base.parents):
+            if (candidate / ".git").exists():
+                return candidate
+        return None
+
     # --- reading -------------------------------------------------------------------------
 
     def data(self, path: Path) -> bytes:
@@ -215,7 +252,7 @@ class Sources:
 
     def _read(self, path: Path) -> bytes:
         real = Path(os.path.realpath(path))
-        if not real.is_relative_to(self.base):
+        if not real.is_relative_to(self.base) and real not in self._allowed:
             raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -48,14 +48,6 @@ class AwsTarget:
         return boto3.client(service, **kwargs)
 
 
-def arn_name(arn: str) -> str:
-    """The resource name at the end of an ARN (deliverystream/NAME, log-group:NAME, :::bucket)."""
-    tail = arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
-    for sep in ("/", ":"):
-        tail = tail.rsplit(sep, 1)[-1] if sep in tail else tail
-    return tail
-
-
 SHARED_STACK = pytest.StashKey[Path]()  # controller: where xdist workers share one local stack
 SHARED_STACK_INPUT = "pingvas_shared_stack"
 

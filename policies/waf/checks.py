@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import Finding, Location, Policy, Resource, resource
+from policies.model import Finding, Location, Policy, Resource, resource, unverifiable
 from policies.registry import check
 from policies.terraform import blocks
+from policies.tfeval import Unknown
 from policies.waf.model import (
     WafInventory,
     WafRule,
@@ -27,6 +28,24 @@ def _finding(
     return Finding(policy.id, about, message, expected, actual, location)
 
 
+def _judged(inv: WafInventory, policy: Policy, findings: list[Finding]) -> Iterator[WebAcl]:
+    """The Web ACLs whose rule set is known; for the others (a dynamic block whose for_each
+    only apply knows) one unverifiable finding, since the verdict depends on those rules."""
+    for acl in inv.acls:
+        if acl.unevaluated:
+            findings.append(
+                unverifiable(
+                    policy.id,
+                    resource("web-acl", acl.name),
+                    acl.location,
+                    "the Web ACL's rules",
+                    "; ".join(acl.unevaluated),
+                )
+            )
+        else:
+            yield acl
+
+
 def _rule_ref(rule: WafRule) -> str:
     return f"{rule.name} (priority {rule.priority})"
 
@@ -36,7 +55,7 @@ def rule_order(inv: WafInventory, policy: Policy) -> list[Finding]:
     groups = policy.params["groups"]
     rank = {cat: i for i, group in enumerate(groups) for cat in group["categories"]}
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         placed: list[tuple[int, WafRule]] = []
         for rule in acl.ordered():
             own = rank.get(category(rule, policy.params["managed_groups"]))
@@ -76,7 +95,7 @@ def _emitters(acl: WebAcl, key: str, namespaces: dict[str, str]) -> list[WafRule
 @check("WAF-002")
 def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         for rule in acl.rules:
             for key in consumed_labels(rule):
                 emitters = _emitters(acl, key, policy.params["label_namespaces"])
@@ -115,7 +134,7 @@ def _can_block(rule: WafRule) -> bool:
 @check("WAF-003")
 def allow_before_block(inv: WafInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         ordered = acl.ordered()
         for i, rule in enumerate(ordered):
             blocked_later = [r.name for r in ordered[i + 1 :] if _can_block(r)]
@@ -136,7 +155,7 @@ def allow_before_block(inv: WafInventory, policy: Policy) -> list[Finding]:
 @check("WAF-004")
 def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         for attr in ("priority", "name"):
             counts = Counter(getattr(r, attr) for r in acl.rules if getattr(r, attr) is not None)
             for value, n in counts.items():
@@ -153,7 +172,17 @@ def unique_priorities(inv: WafInventory, policy: Policy) -> list[Finding]:
                         )
                     )
         for rule in acl.rules:
-            if rule.priority is None:
+            if "priority" in rule.unknowns:
+                findings.append(
+                    unverifiable(
+                        policy.id,
+                        resource("waf-rule", acl.name, rule.name),
+                        rule.location,
+                        "the rule's priority",
+                        rule.unknowns["priority"],
+                    )
+                )
+            elif rule.priority is None:
                 findings.append(
                     _finding(
                         policy,
@@ -176,7 +205,7 @@ def _managed(acl: WebAcl) -> Iterator[tuple[WafRule, dict[str, Any]]]:
 @check("WAF-005")
 def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         present = {str(body.get("name")): rule for rule, body in _managed(acl)}
         for group in policy.params["required"]:
             rule = present.get(group)
@@ -208,7 +237,7 @@ def required_managed_groups(inv: WafInventory, policy: Policy) -> list[Finding]:
 @check("WAF-006")
 def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         for rule, body in _managed(acl):
             group = body.get("name")
             for override in blocks(body.get("rule_action_override")):
@@ -241,7 +270,7 @@ def overrides_waived(inv: WafInventory, policy: Policy) -> list[Finding]:
 def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
     p = policy.params
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         rate_rules = [r for r in acl.rules if r.kind == "rate_based_statement"]
         if not rate_rules:
             findings.append(
@@ -257,7 +286,12 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
         for rule in rate_rules:
             limit, key = rule.body.get("limit"), rule.body.get("aggregate_key_type")
             about = resource("waf-rule", acl.name, rule.name)
-            if not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
+            if isinstance(limit, Unknown) or isinstance(key, Unknown):
+                unknown = limit if isinstance(limit, Unknown) else key
+                findings.append(
+                    unverifiable(policy.id, about, rule.at(rule.body), "the rate limit", unknown)
+                )
+            elif not isinstance(limit, int) or not p["min_limit"] <= limit <= p["max_limit"]:
                 findings.append(
                     _finding(
                         policy,
@@ -268,7 +302,7 @@ def rate_limit(inv: WafInventory, policy: Policy) -> list[Finding]:
                         f"limit {limit}",
                     )
                 )
-            if key not in p["aggregate_key_types"]:
+            if not isinstance(key, Unknown) and key not in p["aggregate_key_types"]:
                 findings.append(
                     _finding(
                         policy,
@@ -311,6 +345,12 @@ def logging(inv: WafInventory, policy: Policy) -> list[Finding]:
                 )
             )
             continue
+        findings += [
+            unverifiable(
+                policy.id, resource("web-acl", acl.name), log.location, "the log destination", u
+            )
+            for u in log.unknown
+        ]
         for destination in log.destinations:
             if not destination.startswith(prefix):
                 findings.append(
@@ -351,10 +391,24 @@ def log_delivery(inv: WafInventory, policy: Policy) -> list[Finding]:
             problems = []
             if stream.destination != "extended_s3":
                 problems.append(f"destination {stream.destination}")
-            if not stream.role_exists:
+            if stream.role_exists is False:
                 problems.append(f"role {stream.role} does not exist")
-            if not stream.bucket_exists:
+            if stream.bucket_exists is False:
                 problems.append(f"bucket {stream.bucket} does not exist")
+            findings += [
+                unverifiable(
+                    policy.id,
+                    resource("firehose-stream", stream.name),
+                    stream.location,
+                    f"the stream's {what}",
+                    value,
+                )
+                for what, value, exists in (
+                    ("role", stream.role, stream.role_exists),
+                    ("bucket", stream.bucket, stream.bucket_exists),
+                )
+                if exists is None
+            ]
             if problems:
                 findings.append(
                     _finding(
@@ -389,7 +443,7 @@ def associated(inv: WafInventory, policy: Policy) -> list[Finding]:
 def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]:
     namespaces = policy.params["group_label_namespaces"]
     findings = []
-    for acl in inv.acls:
+    for acl in _judged(inv, policy, findings):
         for rule, body in _managed(acl):
             group = str(body.get("name"))
             for override in blocks(body.get("rule_action_override")):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.model import Location
-from policies.targets.aws import AwsTarget, arn_name
+from policies.model import Location, arn_name
+from policies.targets.aws import AwsTarget
 from policies.waf.model import (
     LogStream,
     WafInventory,

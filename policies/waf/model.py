@@ -19,7 +19,7 @@ _API_PLURALS = {
     "custom_keys": "custom_key",
 }
 _INT = re.compile(r"-?\d+")
-META_KEYS = ("__start_line__", "__end_line__")
+META_KEYS = ("__start_line__", "__end_line__", "__file__", "__related__")
 _COMPOUND = ("and_statement", "or_statement", "not_statement")
 
 
@@ -32,6 +32,8 @@ class WafRule:
     statement: dict[str, Any]  # {"rate_based_statement": [{...}]}
     labels: list[str]  # rule_label names this rule adds
     location: Location
+    unknowns: dict[str, Any] = field(default_factory=dict)  # what only apply knows, by attribute
+    generated: bool = False  # built by a dynamic block from a caller's value (located there)
 
     @property
     def kind(self) -> str:
@@ -40,7 +42,7 @@ class WafRule:
     def at(self, block: dict[str, Any]) -> Location:
         """The location of a nested block: its own line when the reader kept it (static)."""
         line = block.get("__start_line__")
-        if line is None or self.location.path is None:
+        if line is None or self.location.path is None or self.generated:
             return self.location
         return Location(self.location.path, line, self.location.resource)
 
@@ -54,6 +56,7 @@ class WafLogging:
     destinations: list[str]  # destination names (aws-waf-logs-...) or unresolved references
     redacted: list[str]  # "single_header:authorization", "query_string", ...
     location: Location
+    unknown: list[Any] = field(default_factory=list)  # destinations only apply knows
 
 
 @dataclass
@@ -64,8 +67,8 @@ class LogStream:
     destination: str  # extended_s3, s3 (removed in provider v5), http_endpoint, ...
     role: str | None
     bucket: str | None
-    role_exists: bool
-    bucket_exists: bool
+    role_exists: bool | None  # None: only apply knows (a variable without a value)
+    bucket_exists: bool | None
     location: Location
 
 
@@ -78,6 +81,7 @@ class WebAcl:
     location: Location
     logging: WafLogging | None = None
     associations: list[str] = field(default_factory=list)
+    unevaluated: list[str] = field(default_factory=list)  # rule blocks the reader could not build
 
     def ordered(self) -> list[WafRule]:
         return sorted(self.rules, key=lambda r: (r.priority is None, r.priority or 0))

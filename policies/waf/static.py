@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from policies.model import Location
-from policies.terraform import TfProject, TfResource, blocks, listed
+from policies.model import Location, arn_name
+from policies.terraform import TfProject, TfResource, blocks, listed, text_of
+from policies.tfeval import Unknown
 from policies.waf.model import (
     LogStream,
     WafInventory,
@@ -58,26 +60,45 @@ def _acl(res: TfResource) -> WebAcl:
                 override_action=block_name(rule.get("override_action")),
                 statement=canonical(first(rule.get("statement")), keep_lines=True),
                 labels=[str(label.get("name")) for label in blocks(rule.get("rule_label"))],
-                location=Location(res.path, rule.get("__start_line__"), res.address),
+                location=_rule_location(res, rule),
+                unknowns={k: v for k, v in (("priority", priority),) if isinstance(v, Unknown)},
+                generated="__file__" in rule,
             )
         )
     return WebAcl(
-        name=str(res.body.get("name")),
+        name=text_of(res, "name"),
         scope=str(res.body.get("scope")),
         default_action=block_name(res.body.get("default_action")) or "",
         rules=rules,
         location=Location(res.path, res.line, res.address),
+        unevaluated=list(res.unevaluated),
     )
 
 
+def _rule_location(res: TfResource, rule: dict[str, Any]) -> Location:
+    """Where a rule is written: its block, or, for a rule a dynamic block built from a caller's
+    value, the caller's line (where the fix goes) with the module's block as related."""
+    if "__file__" not in rule:
+        return Location(res.path, rule.get("__start_line__"), res.address)
+    related = Location(res.path, (rule.get("__related__") or [None, None])[1], res.address)
+    return Location(Path(rule["__file__"]), rule.get("__start_line__"), res.address, related)
+
+
 def _logging(project: TfProject, res: TfResource) -> WafLogging:
-    destinations = []
+    destinations, unknown = [], []
     for ref in listed(res.body.get("log_destination_configs")):
         target = project.referenced(res, ref)
         attr = _DESTINATION_TYPES.get(target.type) if target else None
-        destinations.append(str(target.body.get(attr)) if target and attr else str(ref))
+        if target is not None and attr:
+            destinations.append(text_of(target, attr))
+        elif isinstance(ref, Unknown) and not ref.undeclared:
+            unknown.append(ref)
+        elif isinstance(ref, str) and ref.startswith("arn:"):
+            destinations.append(arn_name(ref))  # a stream declared elsewhere, by its ARN
+        else:
+            destinations.append(_shown(ref) or "null")
     redacted = redacted_names(blocks(res.body.get("redacted_fields")))
-    return WafLogging(destinations, redacted, Location(res.path, res.line, res.address))
+    return WafLogging(destinations, redacted, Location(res.path, res.line, res.address), unknown)
 
 
 def _stream(project: TfProject, res: TfResource) -> LogStream:
@@ -87,10 +108,10 @@ def _stream(project: TfProject, res: TfResource) -> LogStream:
     )
     role, bucket = config.get("role_arn"), config.get("bucket_arn")
     return LogStream(
-        name=str(res.body.get("name")),
+        name=text_of(res, "name"),
         destination=destination,
-        role=str(role) if role is not None else None,
-        bucket=str(bucket) if bucket is not None else None,
+        role=_shown(role),
+        bucket=_shown(bucket),
         role_exists=_declared(project, res, role, "aws_iam_role"),
         bucket_exists=_declared(project, res, bucket, "aws_s3_bucket"),
         location=Location(
@@ -99,11 +120,21 @@ def _stream(project: TfProject, res: TfResource) -> LogStream:
     )
 
 
-def _declared(project: TfProject, by: TfResource, ref: Any, type_: str) -> bool:
-    """A reference names a declared resource of the type; a literal ARN is taken as given."""
-    if not isinstance(ref, str) or not ref:
-        return False
-    if ref.startswith("arn:"):
-        return True
-    target = project.referenced(by, ref)
-    return target is not None and target.type == type_
+def _shown(value: Any) -> str | None:
+    """A reference as the user wrote it (an Unknown's expression), for messages."""
+    if value is None:
+        return None
+    return value.text or str(value) if isinstance(value, Unknown) else str(value)
+
+
+def _declared(project: TfProject, by: TfResource, ref: Any, type_: str) -> bool | None:
+    """A reference names a declared resource of the type; a literal ARN is taken as given;
+    None when only apply knows (a variable without a value)."""
+    if isinstance(ref, Unknown):
+        if ref.undeclared:
+            return False
+        target = project.referenced(by, ref)
+        if target is not None:
+            return target.type == type_
+        return True if ref.ref else None  # a data source, or a value only apply knows
+    return isinstance(ref, str) and ref.startswith("arn:")

@@ -91,8 +91,8 @@ def test_guide_waf_defects_are_reported():
     assert "SizeRestrictions_BODY" in text["WAF-006"]
     assert "authorization, cookie" in text["WAF-008"]
     assert "destination s3" in text["WAF-009"]
-    assert "role ${aws_iam_role.firehose.arn} does not exist" in text["WAF-009"]
-    assert "bucket ${aws_s3_bucket.waf_logs.arn} does not exist" in text["WAF-009"]
+    assert "role aws_iam_role.firehose.arn does not exist" in text["WAF-009"]
+    assert "bucket aws_s3_bucket.waf_logs.arn does not exist" in text["WAF-009"]
 
 
 def test_guide_rls_defects_are_reported():

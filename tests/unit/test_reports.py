@@ -67,7 +67,10 @@ def test_junit_and_summary_written(seed_run):
     names = {c.get("name") for c in cases}
     assert "test_static[WAF-001]" in names
     summary = (reports / "summary.md").read_text()
-    assert "| family | passed | failed | not applicable | skipped | waived findings |" in summary
+    assert (
+        "| family | passed | failed | unverifiable | not applicable | skipped | waived findings |"
+        in summary
+    )
     waf_row = next(line for line in summary.splitlines() if line.startswith("| waf |"))
     assert waf_row.split("|")[3].strip() == "6"  # WAF-001, -005, -006, -008, -009, -012
     assert "## Waivers" not in summary
