@@ -26,7 +26,9 @@ from typing import Any
 
 from policies.sources import ParseError, SourceError, Sources
 from policies.tfeval import (
+    AFTER_APPLY,
     MORE,
+    READ_AT_PLAN,
     Attributes,
     EvalError,
     Scope,
@@ -445,7 +447,9 @@ class _Instance:
             (
                 index,
                 Attributes(
-                    _attributes(body), f"{module}{kind_prefix}{type_}.{name}{_suffix(index)}"
+                    _attributes(body),
+                    f"{module}{kind_prefix}{type_}.{name}{_suffix(index)}",
+                    READ_AT_PLAN if kind == "data" else AFTER_APPLY,
                 ),
             )
             for index, _, body in instances

@@ -117,13 +117,12 @@ def evaluate(value: Any, scope: Scope) -> Any:
 
 def evaluate_text(text: str, scope: Scope) -> Any:
     """One python-hcl2 string: a template, or a single interpolation (its value, untouched)."""
-    parts = _template(text)
-    if parts is None:
+    found = _template(text)
+    if found is None:
         return Unknown("the suite cannot parse this expression", _shown(text))
+    source, start, end, parts = found
     try:
-        if len(parts) == 1 and parts[0].type == "template_interpolation":
-            return _Eval(scope, text).expr(_expression(parts[0]))
-        return _Eval(scope, text).template(parts)
+        return _Eval(scope, text, source).template(start, end, parts, escapes=False)
     except UndeclaredReference as exc:
         return Unknown(str(exc), _shown(text), exc.address, undeclared=True)
     except EvalError as exc:
@@ -147,18 +146,31 @@ def _parsed(text: str) -> tuple[bytes, Any] | None:
     return source, tree
 
 
-def _template(text: str) -> list[Node] | None:
+def _template(text: str) -> tuple[bytes, int, int, list[Node]] | None:
+    """The wrapped text's source, the byte range of the template's content, and its
+    interpolations and directives (the literal text between them is sliced from the source:
+    tree-sitter-hcl's literals drop the spaces next to an interpolation)."""
     parsed = _parsed(text)
     if parsed is None:
         return None
-    _, tree = parsed
+    source, tree = parsed
     node = tree.root_node
     while node.type != "heredoc_template":
         found = next((c for c in node.named_children if _has(c, "heredoc_template")), None)
         if found is None:
             return None
         node = found
-    return [c for c in node.named_children if c.type not in ("heredoc_start", "heredoc_identifier")]
+    start = source.index(b"\n", node.start_byte) + 1
+    return source, start, start + len(text.encode()), _parts(node)
+
+
+def _parts(node: Node) -> list[Node]:
+    """A template's interpolations and directives (not its literals)."""
+    return [
+        c
+        for c in node.named_children
+        if c.type.startswith("template_") and c.type != "template_literal"
+    ]
 
 
 def _has(node: Node, kind: str) -> bool:
@@ -174,11 +186,12 @@ _UNESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 
 
 class _Eval:
-    """Evaluation of one expression's nodes in a scope."""
+    """Evaluation of one expression's nodes in a scope (`source`: the bytes they come from)."""
 
-    def __init__(self, scope: Scope, text: str) -> None:
+    def __init__(self, scope: Scope, text: str, source: bytes = b"") -> None:
         self.scope = scope
         self.text = text
+        self.source = source
 
     def unknown(self, what: str, node: Node | None = None, ref: str | None = None) -> Unknown:
         shown = node.text.decode(errors="replace") if node is not None else _shown(self.text)
@@ -186,51 +199,37 @@ class _Eval:
 
     # --- templates ---------------------------------------------------------------------------
 
-    def template(self, parts: list[Node]) -> Any:
-        out: list[str] = []
-        for i, part in enumerate(parts):
-            if part.type == "template_literal":
-                literal = part.text.decode()
-                if i == len(parts) - 1:
-                    literal = literal.removesuffix("\n")
-                out.append(literal.replace("$${", "${").replace("%%{", "%{"))
-            elif part.type == "template_interpolation":
-                value = self.expr(_expression(part))
-                if isinstance(value, Unknown):
-                    return value
-                out.append(_to_string(value, part))
-            else:  # %{ if } / %{ for } directives
-                return self.unknown("template directives are not evaluated")
-        return "".join(out)
-
-    def quoted(self, node: Node) -> Any:
-        """A quoted template (string literal or template_expr); "${x}" alone is x's value,
-        unconverted, as in Terraform."""
-        parts = [
-            p
-            for p in node.named_children
-            if p.type not in ("quoted_template_start", "quoted_template_end")
-        ]
-        if len(parts) == 1 and parts[0].type == "template_interpolation":
+    def template(self, start: int, end: int, parts: list[Node], escapes: bool) -> Any:
+        """A template's bytes [start, end): the literal text between its interpolations; one
+        interpolation alone is its value, unconverted, as in Terraform."""
+        alone = len(parts) == 1 and parts[0].type == "template_interpolation"
+        if alone and parts[0].start_byte == start and parts[0].end_byte == end:
             return self.expr(_expression(parts[0]))
         out: list[str] = []
-        for part in node.named_children:
-            kind = part.type
-            if kind in ("quoted_template_start", "quoted_template_end"):
-                continue
-            if kind == "template_literal":
-                literal = _UNESCAPE.sub(lambda m: _unescape(m.group(0)), part.text.decode())
-                out.append(literal.replace("$${", "${").replace("%%{", "%{"))
-            elif kind == "escape_sequence":
-                out.append(_unescape(part.text.decode()))
-            elif kind == "template_interpolation":
-                value = self.expr(_expression(part))
-                if isinstance(value, Unknown):
-                    return value
-                out.append(_to_string(value, part))
-            else:
-                return self.unknown("template directives are not evaluated", node)
+        at = start
+        for part in parts:
+            if part.type != "template_interpolation":
+                return self.unknown("template directives are not evaluated")
+            out.append(self._literal(self.source[at : part.start_byte].decode(), escapes))
+            value = self.expr(_expression(part))
+            if isinstance(value, Unknown):
+                return value
+            out.append(_to_string(value, part))
+            at = part.end_byte
+        out.append(self._literal(self.source[at:end].decode(), escapes))
         return "".join(out)
+
+    @staticmethod
+    def _literal(text: str, escapes: bool) -> str:
+        if escapes:
+            text = _UNESCAPE.sub(lambda m: _unescape(m.group(0)), text)
+        return text.replace("$${", "${").replace("%%{", "%{")
+
+    def quoted(self, node: Node) -> Any:
+        """A quoted template (string literal or template_expr)."""
+        opening = next(c for c in node.children if c.type == "quoted_template_start")
+        closing = next(c for c in node.children if c.type == "quoted_template_end")
+        return self.template(opening.end_byte, closing.start_byte, _parts(node), escapes=True)
 
     # --- expressions ---------------------------------------------------------------------------
 
@@ -359,10 +358,9 @@ class _Eval:
         child = node.named_children[0]
         if child.type == "quoted_template":
             return self.quoted(child)
-        parts = [
-            c for c in child.named_children if c.type not in ("heredoc_start", "heredoc_identifier")
-        ]
-        return self.template(parts)
+        identifiers = [c for c in child.named_children if c.type == "heredoc_identifier"]
+        start = self.source.index(b"\n", identifiers[0].end_byte) + 1
+        return self.template(start, identifiers[-1].start_byte, _parts(child), escapes=False)
 
     def _collection_value(self, node: Node) -> Any:
         child = node.named_children[0]
@@ -517,7 +515,7 @@ class _Eval:
         out_map: dict[str, Any] = {}
         for key, value in items:
             bound = {names[-1]: value, **({names[0]: key} if len(names) > 1 else {})}
-            inner = _Eval(self.scope.child(**bound), self.text)
+            inner = _Eval(self.scope.child(**bound), self.text, self.source)
             if cond is not None:
                 keep = inner.expr(_expression(cond))
                 if isinstance(keep, Unknown):
@@ -547,13 +545,18 @@ class _Eval:
 MORE = object()  # a reference resolver's answer while an address is still incomplete
 
 
+AFTER_APPLY = "known after apply"
+READ_AT_PLAN = "read from the provider at plan (a data source)"
+
+
 class Attributes(dict):  # type: ignore[type-arg]
     """A resource instance's attributes as a plan knows them: the configured ones, and every
     other one known only after apply (an Unknown naming the resource)."""
 
-    def __init__(self, values: dict[str, Any], address: str) -> None:
+    def __init__(self, values: dict[str, Any], address: str, when: str = AFTER_APPLY) -> None:
         super().__init__(values)
         self.address = address
+        self.when = when
 
 
 def _walk(value: Any, keys: list[str | int], shown: str) -> Any:
@@ -561,7 +564,7 @@ def _walk(value: Any, keys: list[str | int], shown: str) -> Any:
         if isinstance(value, Unknown):
             return value
         if isinstance(value, Attributes) and str(key) not in value:
-            return Unknown("known after apply", f"{value.address}.{key}", value.address)
+            return Unknown(value.when, f"{value.address}.{key}", value.address)
         if isinstance(value, dict):
             if str(key) not in value:
                 raise EvalError(f"{shown} has no attribute or key {key!r}")
@@ -1001,13 +1004,10 @@ def convert(type_text: str, value: Any) -> Any:
     conversions (number to string, ...) are left to the value as given."""
     if not type_text.startswith("${"):
         return value
-    parsed = _parsed(type_text)
-    if parsed is None:
+    found = _template(type_text)
+    if found is None or not found[3] or found[3][0].type != "template_interpolation":
         return value
-    parts = _template(type_text)
-    if not parts or parts[0].type != "template_interpolation":
-        return value
-    return _convert(_expression(parts[0]), value)
+    return _convert(_expression(found[3][0]), value, found[0])
 
 
 def _type_node(node: Node) -> Node:
@@ -1027,7 +1027,7 @@ def _type_node(node: Node) -> Node:
         return node
 
 
-def _convert(node: Node, value: Any) -> Any:
+def _convert(node: Node, value: Any, source: bytes) -> Any:
     node = _type_node(node)
     if node.type != "function_call" or value is None or isinstance(value, Unknown):
         return value
@@ -1035,14 +1035,14 @@ def _convert(node: Node, value: Any) -> Any:
     args_node = next((c for c in node.named_children if c.type == "function_arguments"), None)
     args = [c for c in args_node.named_children if c.type == "expression"] if args_node else []
     if name in ("list", "set") and args and isinstance(value, list):
-        return [_convert(args[0], v) for v in value]
+        return [_convert(args[0], v, source) for v in value]
     if name == "map" and args and isinstance(value, dict):
-        return {k: _convert(args[0], v) for k, v in value.items()}
+        return {k: _convert(args[0], v, source) for k, v in value.items()}
     if name == "tuple" and args and isinstance(value, list):
         element_types = _tuple_types(args[0])
-        return [_convert(t, v) for t, v in zip(element_types, value, strict=False)]
+        return [_convert(t, v, source) for t, v in zip(element_types, value, strict=False)]
     if name == "object" and args and isinstance(value, dict):
-        return _convert_object(args[0], value)
+        return _convert_object(args[0], value, source)
     return value
 
 
@@ -1061,7 +1061,7 @@ def _inner(node: Node, kind: str) -> Node | None:
     return None
 
 
-def _convert_object(node: Node, value: dict[str, Any]) -> dict[str, Any]:
+def _convert_object(node: Node, value: dict[str, Any], source: bytes) -> dict[str, Any]:
     """object({a = string, b = optional(number, 10)}) applied to a value."""
     spec = _inner(node, "object")
     if spec is None:
@@ -1076,12 +1076,12 @@ def _convert_object(node: Node, value: dict[str, Any]) -> dict[str, Any]:
             args_node = next(c for c in inner.named_children if c.type == "function_arguments")
             args = [c for c in args_node.named_children if c.type == "expression"]
             if key not in out or out[key] is None:
-                default = _Eval(Scope(), "").expr(args[1]) if len(args) > 1 else None
-                out[key] = _convert(args[0], default)
+                default = _Eval(Scope(), "", source).expr(args[1]) if len(args) > 1 else None
+                out[key] = _convert(args[0], default, source)
             else:
-                out[key] = _convert(args[0], out[key])
+                out[key] = _convert(args[0], out[key], source)
         elif key in out:
-            out[key] = _convert(type_node, out[key])
+            out[key] = _convert(type_node, out[key], source)
     if type(value) is not dict:  # keep what a subclass carries (where a caller wrote it)
         kept = type(value)(out)
         kept.__dict__.update(value.__dict__)

@@ -112,7 +112,13 @@ def _alarm(project: TfProject, res: TfResource) -> Alarm:
 
 
 def _dimensions(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    """Dimension values; one only apply knows is written "${...}" (it matches any deployed
+    value in drift)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): "${" + v.text + "}" if isinstance(v, Unknown) else str(v) for k, v in value.items()
+    }
 
 
 def _action(project: TfProject, res: TfResource, value: Any) -> str:

@@ -227,7 +227,7 @@ class Sources:
                 files = sorted(
                     Path(e.path)
                     for e in scan
-                    if _kind(e.name) in ("hcl", "tf-json") and e.is_file(follow_symlinks=False)
+                    if _suffix(e.name) in (".tf", ".tf.json") and e.is_file(follow_symlinks=False)
                 )
         except OSError as exc:
             return f"cannot be read: {_reason(exc)}"
