@@ -100,6 +100,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " of --infra, when there is one)",
     )
     group.addoption(
+        "--tf-plan",
+        default=None,
+        metavar="FILE",
+        help="`terraform show -json PLAN` of a root under --infra: its Terraform policies run on"
+        " the planned values, located at the configuration's lines",
+    )
+    group.addoption(
         "--waivers",
         default=None,
         help="waivers file (default: the one the configuration names; none otherwise)",
@@ -110,8 +117,16 @@ def _settings(config: pytest.Config) -> Any:
     infra = Path(config.getoption("--infra")).expanduser().resolve()
     if not infra.is_dir():
         raise pytest.UsageError(f"--infra {infra}: no such directory")
+    plan = None
+    if config.getoption("--tf-plan"):
+        from policies.tfplan import read_plan
+
+        try:
+            plan = read_plan(Path(config.getoption("--tf-plan")).expanduser().resolve())
+        except ValueError as exc:
+            raise pytest.UsageError(f"--tf-plan {exc}") from None
     try:
-        return load_settings(infra, config.getoption("--config"))
+        return load_settings(infra, config.getoption("--config"), plan)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,15 +20,18 @@ class RunSettings:
     infra: Path
     config: Config
     catalog: dict[str, Policy]
+    plan: dict[str, Any] | None = None  # --tf-plan: `terraform show -json` of a root's plan
 
 
 RUN = pytest.StashKey[RunSettings]()
 
 
-def load_settings(infra: Path, given_config: str | None) -> RunSettings:
+def load_settings(
+    infra: Path, given_config: str | None, plan: dict[str, Any] | None = None
+) -> RunSettings:
     """The settings for a tree; raises ConfigError naming the file, key and line."""
     config = load_config(config_path(infra, given_config), load_catalog(), set(families()))
-    return RunSettings(infra, config, config.effective(load_catalog()))
+    return RunSettings(infra, config, config.effective(load_catalog()), plan)
 
 
 def settings(config: pytest.Config) -> RunSettings:

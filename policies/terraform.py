@@ -121,6 +121,7 @@ class _Module:
     outputs: dict[str, tuple[dict[str, Any], Path]] = field(default_factory=dict)
     tfvars: dict[str, Any] = field(default_factory=dict)
     has_provider: bool = False
+    fetched: bool = False  # read from .terraform/modules, where terraform init put it
 
 
 @dataclass
@@ -148,7 +149,7 @@ class TfProject:
         through module outputs too."""
         if not isinstance(value, Unknown) or value.ref is None:
             return None
-        return self._by_address.get((_root(by.instance), value.ref))
+        return self._by_address.get((root_instance(by.instance), value.ref))
 
     def attr_line(self, path: Path, block: dict[str, Any], attr: str) -> int:
         """The line of `attr = ...` (JSON syntax: `"attr": ...`) inside a block, else the block's
@@ -181,10 +182,10 @@ def load_project(sources: Sources) -> TfProject:
             project.roots.append(mod.path)
         values = {k: v for k, v in mod.tfvars.items()}
         name = str(mod.path.relative_to(project.base))
-        instance = _Instance(loader, mod, values, "", name, 0, mod.path)
+        instance = _Instance(loader, mod, values, "", name, (), mod.path)
         instance.emit()
     for res in project.resources:  # the first of duplicate addresses wins
-        project._by_address.setdefault((_root(res.instance), res.address), res)
+        project._by_address.setdefault((root_instance(res.instance), res.address), res)
     return project
 
 
@@ -249,11 +250,29 @@ class _Loader:
         mod = self.dirs.setdefault(target, _Module(target))
         if target not in self.project.outside:
             self.project.outside.append(target)
-            for path in files:
-                parsed = self.parse(path)
-                if parsed is not None:
-                    _collect(mod, parsed, path, self.project, declared=False)
+            self._read_module(mod, files)
         return mod
+
+    def fetched(
+        self, root: Path, key: tuple[str, ...], where: tuple[Path, int], call: str
+    ) -> _Module | None:
+        """A registry or git module as `terraform init` fetched it into the root's
+        .terraform/modules (read through the gate); None, noted, when it was not fetched."""
+        found = self.sources.fetched_module(root, ".".join(key))
+        if isinstance(found, str):
+            self.project.notes.append(Note(where[0], where[1], f"{call} is not analysed: {found}"))
+            return None
+        directory, files = found
+        if directory not in self.dirs:
+            self.dirs[directory] = _Module(directory, fetched=True)
+            self._read_module(self.dirs[directory], files)
+        return self.dirs[directory]
+
+    def _read_module(self, mod: _Module, files: list[Path]) -> None:
+        for path in files:
+            parsed = self.parse(path)
+            if parsed is not None:
+                _collect(mod, parsed, path, self.project, declared=False)
 
 
 def _collect(
@@ -307,10 +326,11 @@ class _Instance:
         inputs: dict[str, Any],
         prefix: str,
         name: str,
-        depth: int,
+        key: tuple[str, ...],
         root: Path,
     ) -> None:
-        self.loader, self.mod, self.prefix, self.name, self.depth = loader, mod, prefix, name, depth
+        self.loader, self.mod, self.prefix, self.name = loader, mod, prefix, name
+        self.key = key  # the module calls from the root, as terraform init keys them
         self.root = root  # the root module's directory: Terraform's working directory
         self.project = loader.project
         self._locals: dict[str, Any] = {}
@@ -329,6 +349,11 @@ class _Instance:
         self.scope.variables.update(self._variables(inputs))
         self.project.module_vars[name] = self.scope.variables
 
+    @property
+    def label(self) -> str:
+        """The instance as messages name it: its root's path and module address."""
+        return "the root module" if self.name == "." else self.name
+
     # --- names ---------------------------------------------------------------------------
 
     def _variables(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +364,7 @@ class _Instance:
             elif "default" in body:
                 value = evaluate(body["default"], Scope())
             else:
-                value = Unknown(f"required variable var.{name} has no value in {self.name}")
+                value = Unknown(f"required variable var.{name} has no value in {self.label}")
             type_text = body.get("type")
             if isinstance(type_text, str) and not isinstance(value, Unknown):
                 value = convert(type_text, value)
@@ -400,7 +425,7 @@ class _Instance:
         if found is None:
             prefix = "" if kind == "resource" else f"{kind}."
             raise UndeclaredReference(
-                f"{prefix}{type_}.{name} is not declared in {self.name}", f"{prefix}{type_}.{name}"
+                f"{prefix}{type_}.{name} is not declared in {self.label}", f"{prefix}{type_}.{name}"
             )
         body, _ = found
         if key in self._busy:
@@ -482,22 +507,20 @@ class _Instance:
         if call in self._children:
             return self._children[call]
         if call not in self.mod.calls:
-            raise EvalError(f"module.{call} is not declared in {self.name}")
+            raise EvalError(f"module.{call} is not declared in {self.label}")
         body, path = self.mod.calls[call]
         line = body.get("__start_line__", 1)
         self._children[call] = None
         source = body.get("source")
-        if not _is_local(source):
-            self.project.notes.append(
-                Note(
-                    path, line, f"module {call}: source {source} is not analysed (registry or git)"
-                )
-            )
-            return None
-        if self.depth >= MAX_MODULE_DEPTH:
+        key = (*self.key, call)
+        if len(key) > MAX_MODULE_DEPTH:
             self.project.notes.append(Note(path, line, f"module {call}: nested too deeply"))
             return None
-        mod = self.loader.module(self.mod, str(source), (path, line))
+        if _is_local(source) and not self.mod.fetched:
+            mod = self.loader.module(self.mod, str(source), (path, line))
+        else:
+            what = f"module {call}: source {source}"
+            mod = self.loader.fetched(self.root, key, (path, line), what)
         if mod is None:
             return None
         instances = self._expand_instances(body)
@@ -515,9 +538,7 @@ class _Instance:
             address = f"module.{call}{_suffix(index)}"
             prefix = f"{self.prefix}.{address}" if self.prefix else address
             name = f"{self.name}/{address}"
-            made.append(
-                (index, _Instance(self.loader, mod, args, prefix, name, self.depth + 1, self.root))
-            )
+            made.append((index, _Instance(self.loader, mod, args, prefix, name, key, self.root)))
         self._children[call] = made
         return made
 
@@ -547,7 +568,9 @@ class _Instance:
             if isinstance(instances, Unknown):
                 self.project.notes.append(
                     Note(
-                        path, line, f"{type_}.{name} in {self.name}: instances unknown: {instances}"
+                        path,
+                        line,
+                        f"{type_}.{name} in {self.label}: instances unknown: {instances}",
                     )
                 )
                 continue
@@ -635,7 +658,7 @@ def _located(value: Any, path: Path, lines: list[int]) -> Any:
     return value
 
 
-def _root(instance: str) -> str:
+def root_instance(instance: str) -> str:
     """The root module instance an instance belongs to."""
     return instance.split("/module.", 1)[0]
 

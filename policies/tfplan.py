@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policies.terraform import META_KEYS, TfProject, TfResource
+from policies.terraform import META_KEYS, TfProject, TfResource, root_instance
 from policies.tfeval import READ_AT_PLAN, Unknown, is_unknown
 
 # What the policies read, by resource type (the parity test compares these).
@@ -83,6 +83,7 @@ def planned(plan: dict[str, Any]) -> list[Planned]:
         if change.get("mode") != "managed" or actions == ["delete"]:
             continue
         after = change["change"].get("after") or {}
+        after = _written(_masked(after, change["change"].get("after_sensitive")))
         unknown = change["change"].get("after_unknown") or {}
         found.append(
             Planned(
@@ -100,23 +101,38 @@ def planned(plan: dict[str, Any]) -> list[Planned]:
 def project_from_plan(plan: dict[str, Any], static: TfProject) -> TfProject:
     """A TfProject of the plan's instances, each at its configuration's file and line (from the
     static reader's instance of the same address, else its module block's)."""
-    by_address = {r.address: r for r in static.resources}
+    items = planned(plan)
+    root = _root_of(items, static)
+    by_address = {r.address: r for r in static.resources if root_instance(r.instance) == root}
     project = TfProject(base=static.base, roots=static.roots, errors=static.errors)
     project.variables, project.tfvars, project._lines = (
         static.variables,
         static.tfvars,
         static._lines,
     )
-    for item in planned(plan):
+    for item in items:
         known = by_address.get(item.address)
         path = known.path if known else static.base
         line = known.line if known else 1
-        instance = known.instance if known else item.module or "plan"
+        base = root or "plan"
+        instance = known.instance if known else f"{base}/{item.module}" if item.module else base
         resource = TfResource(item.type, item.name, item.module, item.values, path, line, instance)
-        resource.index = item.index
+        resource.index, resource.raw = item.index, known.raw if known else {}
         project.resources.append(resource)
-        project._by_address.setdefault((instance.split("/module.", 1)[0], item.address), resource)
+        project._by_address.setdefault((root_instance(instance), item.address), resource)
     return project
+
+
+def _root_of(items: list[Planned], static: TfProject) -> str | None:
+    """The root under --infra the plan is of: the one whose instances share the most addresses
+    with the plan's (None when none does: the plan's resources are then located at --infra)."""
+    planned_addresses = {item.address for item in items}
+    shared: dict[str, int] = {}
+    for resource in static.resources:
+        if resource.address in planned_addresses:
+            root = root_instance(resource.instance)
+            shared[root] = shared.get(root, 0) + 1
+    return max(shared, key=lambda root: shared[root], default=None)
 
 
 def differences(ours: TfProject, plan: dict[str, Any]) -> list[str]:
@@ -144,6 +160,8 @@ def differences(ours: TfProject, plan: dict[str, Any]) -> list[str]:
 
 
 def _compare(ours: Any, theirs: Any, where: str) -> list[tuple[str, str]]:
+    if ours in (None, []) and theirs in (None, []):
+        return []  # unset: null, or a nested block written zero times
     if isinstance(ours, Unknown) or isinstance(theirs, Unknown):
         if is_unknown(ours) and is_unknown(theirs):  # a list terraform marks unknown as a whole
             return []
@@ -206,6 +224,30 @@ def _show(value: Any) -> str:
 
 def _local(change: dict[str, Any]) -> str:
     return str(change["address"])
+
+
+def _written(value: Any) -> Any:
+    """The value as the configuration would write it: the plan lists every attribute and nested
+    block of the schema, unset ones as null and [] (the static reader omits them)."""
+    if isinstance(value, dict):
+        return {k: _written(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_written(v) for v in value]
+    return value
+
+
+def _masked(after: Any, sensitive: Any) -> Any:
+    """The planned value with what the plan marks sensitive left out (never read, never
+    printed): an Unknown saying so."""
+    if sensitive is True:
+        return Unknown("sensitive in the plan: not read", "(sensitive)")
+    if isinstance(after, dict) and isinstance(sensitive, dict):
+        return {k: _masked(v, sensitive.get(k)) for k, v in after.items()}
+    if isinstance(after, list) and isinstance(sensitive, list):
+        return [
+            _masked(v, sensitive[i] if i < len(sensitive) else None) for i, v in enumerate(after)
+        ]
+    return after
 
 
 def _merge(after: Any, unknown: Any, address: str, path: str = "") -> Any:

@@ -23,12 +23,18 @@ class Tree:
     """A tree's files and the models every family reads from them, each built once."""
 
     sources: Sources
+    plan: dict[str, Any] | None = None  # --tf-plan: the Terraform model is that plan's
 
     @cached_property
     def terraform(self) -> Any:
         from policies.terraform import load_project
 
-        return load_project(self.sources)
+        project = load_project(self.sources)
+        if self.plan is None:
+            return project
+        from policies.tfplan import project_from_plan
+
+        return project_from_plan(self.plan, project)
 
     @cached_property
     def yaml(self) -> list[Any]:
@@ -59,9 +65,9 @@ def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
 
 
 @pytest.fixture(scope="session")
-def tree(sources: Sources) -> Tree:
+def tree(pytestconfig: pytest.Config, sources: Sources) -> Tree:
     """The scanned tree's models (Terraform, YAML), built on first use."""
-    return Tree(sources)
+    return Tree(sources, settings(pytestconfig).plan)
 
 
 def _static_fixture(family: Family) -> Callable[..., Any]:

@@ -67,13 +67,14 @@ HCL_PARSER = "python-hcl2 {} lark {} with_meta".format(
 )
 CACHE_KEY_ENV = "PINGVAS_CACHE_KEY_FILE"
 
-PARSE, UNREADABLE, LIMIT = "SRC-001", "SRC-002", "SRC-003"
+PARSE, UNREADABLE, LIMIT, UNEVALUATED = "SRC-001", "SRC-002", "SRC-003", "SRC-005"
 
 
 @dataclass(frozen=True)
 class ParseError:
-    """A source file (or directory) the suite could not read or parse: which SRC policy it
-    falls under (parse, unreadable / outside the tree, over a limit), where, and why."""
+    """A source file (or directory) the suite could not read, parse or evaluate: which SRC
+    policy it falls under (parse, unreadable / outside the tree, over a limit, Terraform not
+    evaluated), where, and why."""
 
     path: Path
     line: int | None
@@ -220,20 +221,48 @@ class Sources:
             return "outside --infra, and --infra is in no repository: not read"
         if not directory.is_relative_to(repository) or directory.is_relative_to(self.base):
             return "outside the enclosing repository: not read"
+        files = self._module_files(directory)
+        if isinstance(files, list):
+            self._allowed.update(files)
+            self.outside.append(directory)
+        return files
+
+    def fetched_module(self, root: Path, key: str) -> tuple[Path, list[Path]] | str:
+        """The directory and .tf files of a registry or git module that `terraform init` fetched
+        for a root (its .terraform/modules/modules.json, keyed by the chain of calls), read
+        only inside that directory and never through a link. A reason when there is none."""
+        fetched = root / ".terraform" / "modules"
+        try:
+            listing = json.loads(self.data(fetched / "modules.json"))
+        except SourceError:
+            return "not fetched (no terraform init of this root)"
+        except ValueError:
+            return ".terraform/modules/modules.json does not parse"
+        entries = listing.get("Modules") if isinstance(listing, dict) else None
+        entry = next(
+            (m for m in entries or [] if isinstance(m, dict) and m.get("Key") == key), None
+        )
+        if entry is None or not isinstance(entry.get("Dir"), str):
+            return "not fetched (not in .terraform/modules/modules.json)"
+        directory = Path(os.path.normpath(root / entry["Dir"]))
+        if not directory.is_relative_to(fetched):
+            return "its fetched directory is outside .terraform/modules: not read"
+        files = self._module_files(directory)
+        return files if isinstance(files, str) else (directory, files)
+
+    @staticmethod
+    def _module_files(directory: Path) -> list[Path] | str:
         if Path(os.path.realpath(directory)) != directory:
             return "reached through a link: not read"
         try:
             with os.scandir(directory) as scan:
-                files = sorted(
+                return sorted(
                     Path(e.path)
                     for e in scan
                     if _suffix(e.name) in (".tf", ".tf.json") and e.is_file(follow_symlinks=False)
                 )
         except OSError as exc:
             return f"cannot be read: {_reason(exc)}"
-        self._allowed.update(files)
-        self.outside.append(directory)
-        return files
 
     def repository(self) -> Path | None:
         """The enclosing repository's top level: the nearest directory at or above --infra
@@ -631,7 +660,11 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def _read(tree: Any) -> list[ParseError]:
-    return tree.sources.check_all()
+    problems = tree.sources.check_all()
+    if tree.sources.files(".tf", ".tf.json"):
+        notes = tree.terraform.notes
+        problems += [ParseError(n.path, n.line, n.message, UNEVALUATED) for n in notes]
+    return problems
 
 
 FAMILY = Family(

@@ -15,10 +15,10 @@ from policies.registry import all_checks, families
 from policies.sources import Sources
 from policies.targets.stack import StackUnavailable, _provider_override, start_moto, workspace
 from policies.terraform import load_project
-from policies.tfeval import Attributes, Scope, Unknown, evaluate
-from policies.tfplan import differences
+from policies.tfeval import MORE, Attributes, Scope, Unknown, evaluate
+from policies.tfplan import differences, project_from_plan
 from policies.tree import Tree
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT, run_suite
 
 MODULES = FIXTURES / "modules"
 CHECKS = all_checks()
@@ -35,7 +35,7 @@ SCOPE = Scope(
     reference=lambda parts: (
         [Attributes({"name": "acl"}, "aws_wafv2_web_acl.this[0]")]
         if parts[:2] == ["aws_wafv2_web_acl", "this"]
-        else __import__("policies.tfeval", fromlist=["MORE"]).MORE
+        else MORE
         if len(parts) < 2
         else Unknown("not declared", ".".join(map(str, parts)))
     ),
@@ -165,6 +165,56 @@ def test_a_module_above_the_repository_is_not_read(tmp_path):
     assert any("../../modules/waf" in n.message and "not read" in n.message for n in project.notes)
 
 
+def _fetched(repo, how):
+    """The complete example calling the WAF module from the registry, as `terraform init` leaves
+    it: fetched into .terraform/modules (`how`: "copy"), a link out of it, or not fetched."""
+    root = repo / "examples" / "complete"
+    main = root / "main.tf"
+    main.write_text(
+        main.read_text().replace('source = "../../modules/waf"', 'source  = "acme/waf/aws"')
+    )
+    fetched = root / ".terraform" / "modules"
+    fetched.mkdir(parents=True)
+    if how == "copy":
+        shutil.copytree(repo / "modules" / "waf", fetched / "waf")
+    elif how == "link":
+        (fetched / "waf").symlink_to(repo / "modules" / "waf")
+    if how != "none":
+        entries = [
+            {"Key": "", "Source": "", "Dir": "."},
+            {
+                "Key": "waf",
+                "Source": "registry.terraform.io/acme/waf/aws",
+                "Dir": ".terraform/modules/waf",
+            },
+        ]
+        (fetched / "modules.json").write_text(json.dumps({"Modules": entries}))
+    return root
+
+
+def test_a_registry_module_terraform_init_fetched_is_read(tmp_path):
+    root = _fetched(_repo(tmp_path, "waf-repo"), "copy")
+    project = load_project(Sources(root))
+    assert "module.waf.aws_wafv2_web_acl.this[0]" in {r.address for r in project.resources}
+    assert project.notes == [] and project.outside == []
+    assert {f.policy_id for f in _findings(root, "waf")} == {"WAF-006", "WAF-012"}
+
+
+@pytest.mark.parametrize(
+    ("how", "why"),
+    [("none", "not fetched (no terraform init"), ("link", "reached through a link: not read")],
+)
+def test_a_registry_module_not_fetched_is_reported_not_read(tmp_path, how, why):
+    root = _fetched(_repo(tmp_path, "waf-repo"), how)
+    project = load_project(Sources(root))
+    assert not any(r.type == "aws_wafv2_web_acl" for r in project.resources)
+    [note] = project.notes
+    assert (note.path, note.line) == (root / "main.tf", 5)
+    assert "module waf: source acme/waf/aws is not analysed" in note.message and why in note.message
+    found = _findings(root, "sources")
+    assert [(f.policy_id, f.kind, f.location.line) for f in found] == [("SRC-005", "review", 5)]
+
+
 def test_no_message_prints_python_values_or_unevaluated_text(tmp_path):
     for name, example in (
         ("waf-repo", "complete"),
@@ -205,7 +255,7 @@ def endpoint(tmp_path_factory):
     stack.stop()
 
 
-def plan(repo, root, endpoint, tmp_path):
+def plan(repo, root, endpoint, tmp_path, *options):
     """terraform's plan of a root (against the local endpoint), as `show -json` gives it."""
     try:
         ws = workspace(repo, tmp_path / "work")
@@ -213,7 +263,10 @@ def plan(repo, root, endpoint, tmp_path):
         pytest.skip(str(exc))
     where = ws.copy / root
     (where / "zz_pingvas_local_override.tf").write_text(_provider_override(endpoint))
-    for args in (["init", "-no-color"], ["plan", "-refresh=false", "-no-color", "-out=plan"]):
+    for args in (
+        ["init", "-no-color"],
+        ["plan", "-refresh=false", "-no-color", "-out=plan", *options],
+    ):
         done = subprocess.run(
             [ws.terraform, *args],
             cwd=where,
@@ -258,3 +311,46 @@ def test_a_wrong_evaluation_fails_the_comparison(endpoint, tmp_path, monkeypatch
     )  # count ignored
     ours = load_project(Sources(copy / "examples" / "disabled"))
     assert any("made by the evaluator, not planned" in d for d in differences(ours, planned))
+
+
+def test_policies_run_on_the_plan_given_with_tf_plan(endpoint, tmp_path):
+    """A rate limit the configuration leaves to a variable is unverifiable statically; the
+    plan's value (given at plan time) is judged, located at the configuration."""
+    copy = tmp_path / "repo"
+    shutil.copytree(MODULES / "waf-repo", copy)
+    (copy / ".git").mkdir()
+    root = copy / "examples" / "complete"
+    main = root / "main.tf"
+    main.write_text(
+        'variable "rate_limit" {\n  type = number\n}\n\n'
+        + main.read_text().replace("rate_limit = 800", "rate_limit = var.rate_limit")
+    )
+    statically = {(f.policy_id, f.kind) for f in _findings(root, "waf")}
+    assert ("WAF-007", "review") in statically
+    planned = plan(copy, "examples/complete", endpoint, tmp_path, "-var=rate_limit=50000")
+    inventory = families()["waf"].read(Tree(Sources(root), planned))
+    policy = load_catalog()["WAF-007"]
+    [finding] = CHECKS["WAF-007"](inventory, policy)
+    assert (finding.kind, finding.actual) == ("fail", "limit 50000")
+    assert finding.location.path == copy / "modules" / "waf" / "main.tf"
+
+
+def test_a_plan_keeps_sensitive_values_out(endpoint, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(MODULES / "secrets-repo", copy)
+    planned = plan(copy, "examples/basic", endpoint, tmp_path)
+    for change in planned["resource_changes"]:
+        change["change"]["after_sensitive"] = {"name": True}  # e.g. from a sensitive variable
+    project = project_from_plan(planned, load_project(Sources(copy / "examples" / "basic")))
+    names = [r.body["name"] for r in project.of_type("aws_secretsmanager_secret")]
+    assert names and all(isinstance(n, Unknown) and "sensitive" in str(n) for n in names)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"format_version": "1.2"}'])
+def test_a_file_that_is_not_a_plan_is_one_usage_error(tmp_path, content):
+    given = tmp_path / "plan.json"
+    given.write_text(content)
+    done = run_suite("-m", "static", "--infra", str(tmp_path), "--tf-plan", str(given))
+    assert done.returncode == 4, done.stdout + done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.strip()]
+    assert line.startswith(f"ERROR: --tf-plan {given}: ") and "Traceback" not in done.stdout
