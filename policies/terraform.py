@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from policies.tfeval import (
     MORE,
     READ_AT_PLAN,
     Attributes,
-    EvalError,
     Scope,
     UndeclaredReference,
     Unknown,
@@ -375,7 +375,7 @@ class _Instance:
         if name in self._locals:
             return self._locals[name]
         if name not in self.mod.locals:
-            raise EvalError(f"local.{name} is not defined")
+            raise UndeclaredReference(f"local.{name} is not defined", f"local.{name}")
         if ("local", name) in self._busy:
             return Unknown(f"local.{name} refers to itself")
         self._busy.add(("local", name))
@@ -507,7 +507,9 @@ class _Instance:
         if call in self._children:
             return self._children[call]
         if call not in self.mod.calls:
-            raise EvalError(f"module.{call} is not declared in {self.label}")
+            raise UndeclaredReference(
+                f"module.{call} is not declared in {self.label}", f"module.{call}"
+            )
         body, path = self.mod.calls[call]
         line = body.get("__start_line__", 1)
         self._children[call] = None
@@ -578,6 +580,9 @@ class _Instance:
                 unevaluated = evaluated.pop("__unevaluated__", [])
                 for part in unevaluated:
                     self.project.notes.append(Note(path, line, f"{type_}.{name}: {part}"))
+                for what in dict.fromkeys(u.what for u in _undeclared(evaluated)):
+                    rejected = f"{type_}.{name}: {what} (terraform rejects this reference)"
+                    self.project.notes.append(Note(path, line, rejected))
                 resource = TfResource(type_, name, self.prefix, evaluated, path, line, self.name)
                 resource.index, resource.unevaluated, resource.raw = index, unevaluated, body
                 self.project.resources.append(resource)
@@ -656,6 +661,19 @@ def _located(value: Any, path: Path, lines: list[int]) -> Any:
         marked.where = (path, lines[0])
         return marked
     return value
+
+
+def _undeclared(value: Any) -> Iterator[Unknown]:
+    """The Unknowns in an evaluated value that stand for a reference to nothing declared."""
+    if isinstance(value, Unknown):
+        if value.undeclared:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _undeclared(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _undeclared(item)
 
 
 def root_instance(instance: str) -> str:

@@ -282,7 +282,7 @@ class _Eval:
             return MORE
         if name == "var":
             if keys[0] not in scope.variables:
-                raise EvalError(f"var.{keys[0]} is not declared")
+                raise UndeclaredReference(f"var.{keys[0]} is not declared", f"var.{keys[0]}")
             return scope.variables[keys[0]]
         if name == "local":
             return scope.local(str(keys[0]))

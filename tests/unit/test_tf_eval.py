@@ -5,8 +5,10 @@ endpoint and compared with the evaluator, attribute by attribute, for every attr
 reads; a deliberately wrong evaluation (count ignored) is caught by the same comparison."""
 
 import json
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -239,10 +241,52 @@ ROOTS = [
     ("foreign/waf-module", FIXTURES / "foreign" / "waf-module", "."),
     ("foreign/waf-module-good", FIXTURES / "foreign" / "waf-module-good", "."),
 ]
-# Roots the parity test cannot plan, and why (the evaluator must report their blocks instead).
+# Fixture trees terraform cannot plan: how it refuses (read: init fails on what the suite
+# cannot read or parse either; provider: a provider not in the mirror; init: a module it
+# cannot fetch offline; validate: terraform validate rejects it) and why. The suite must
+# report the same blocks.
 NOT_PLANNED = {
-    "fixtures/seed/terraform": "the guide's files reference undeclared resources and variables",
+    "malformed": ("read", "SRC-001's cases"),
+    "sources/bad/SRC-001": ("read", "SRC-001's case"),
+    "sources/bad/SRC-002": ("read", "a link out of the tree: SRC-002's case"),
+    "sources/bad/SRC-005.unevaluated": ("init", "a registry module (SRC-005's case)"),
+    "secrets/bad/SEC-005": ("provider", "hashicorp/random is SEC-005's case"),
+    "seed/terraform/modules/secrets": ("provider", "the guide's module uses hashicorp/random"),
+    "seed/terraform/modules/alarms": ("validate", "the guide's module: undeclared variables"),
+    "seed/terraform/modules/waf": ("validate", "the guide's module: undeclared variables"),
+    "waf/bad/WAF-006.excluded-rule": ("validate", "provider v4's excluded_rule: WAF-006's case"),
+    "waf/bad/WAF-009": ("validate", "provider v4's s3_configuration: WAF-009's case"),
+    "waf/bad/WAF-009.missing-role": ("validate", "an undeclared role: WAF-009's case"),
 }
+
+
+def _fixture_trees():
+    """The fixture directories holding Terraform of their own (the module-shaped repositories
+    and the foreign trees are planned as ROOTS)."""
+    found = {p.parent for p in FIXTURES.rglob("*.tf")}
+    return sorted(
+        d.relative_to(FIXTURES).as_posix()
+        for d in found
+        if d.relative_to(FIXTURES).parts[0] not in ("modules", "foreign")
+    )
+
+
+def _fixtures_copy(tmp_path):
+    """The fixtures, less SRC-002's tree (links out of it), in a repository of their own."""
+    copy = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("SRC-002"))
+    (copy / ".git").mkdir()
+    return copy
+
+
+def _calling(copy, name, trees):
+    """A root in the fixtures' copy calling each tree as a module: one init, one plan."""
+    root = copy / name
+    root.mkdir()
+    (root / "main.tf").write_text(
+        "".join(f'module "t{i}" {{\n  source = "../{t}"\n}}\n\n' for i, t in enumerate(trees))
+    )
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -354,3 +398,81 @@ def test_a_file_that_is_not_a_plan_is_one_usage_error(tmp_path, content):
     assert done.returncode == 4, done.stdout + done.stderr
     [line] = [x for x in done.stderr.splitlines() if x.strip()]
     assert line.startswith(f"ERROR: --tf-plan {given}: ") and "Traceback" not in done.stdout
+
+
+def test_every_fixture_tree_is_planned_or_listed_with_a_reason():
+    trees = _fixture_trees()
+    assert set(NOT_PLANNED) <= set(trees)
+    for tree, (how, _) in NOT_PLANNED.items():
+        sources = Sources(FIXTURES / tree)
+        project = load_project(sources)
+        if how == "read":
+            assert sources.check_all(), tree
+        if how == "provider":
+            assert any(not r.type.startswith("aws_") for r in project.resources), tree
+        if how == "init":
+            assert any("not fetched" in n.message for n in project.notes), tree
+
+
+def test_the_evaluator_agrees_with_terraform_on_every_fixture_tree(endpoint, tmp_path):
+    copy = _fixtures_copy(tmp_path)
+    planned_trees = [t for t in _fixture_trees() if t not in NOT_PLANNED]
+    root = _calling(copy, "parity", planned_trees)
+    planned = plan(copy, "parity", endpoint, tmp_path)
+    ours = load_project(Sources(root))
+    assert len(ours.resources) > 100 and ours.notes == []
+    assert differences(ours, planned) == []
+
+
+def test_what_terraform_rejects_the_suite_reports_at_the_same_block(tmp_path):
+    copy = _fixtures_copy(tmp_path)
+    rejected = [t for t, (how, _) in NOT_PLANNED.items() if how == "validate"]
+    others = [t for t in _fixture_trees() if t not in NOT_PLANNED]
+    root = _calling(copy, "validate", rejected + others)
+    try:
+        ws = workspace(copy, tmp_path / "work")
+    except StackUnavailable as exc:
+        pytest.skip(str(exc))
+    where = ws.copy / root.name
+    subprocess.run(
+        [ws.terraform, "init", "-backend=false", "-no-color"],
+        cwd=where,
+        env=ws.env,
+        capture_output=True,
+        timeout=600,
+        check=True,
+    )
+    shown = subprocess.run(
+        [ws.terraform, "validate", "-json", "-no-color"],
+        cwd=where,
+        env=ws.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    places = {
+        (
+            Path(os.path.normpath(copy / root.name / d["range"]["filename"])),
+            d["range"]["start"]["line"],
+        )
+        for d in json.loads(shown.stdout)["diagnostics"]
+        if d["severity"] == "error"
+    }
+    assert {p.parent.relative_to(copy).as_posix() for p, _ in places} == set(rejected)
+    for tree in rejected:
+        project = load_project(Sources(copy / tree))
+        reported = {
+            (f.location.path, f.location.line)
+            for family in families()
+            if families()[family].read is not None
+            for f in _findings(copy / tree, family)
+        }
+        for path, line in (p for p in places if p[0].parent == copy / tree):
+            [block] = [
+                r
+                for r in project.resources
+                if r.path == path and r.line <= line <= r.raw["__end_line__"]
+            ]
+            assert any(
+                p == path and block.line <= n <= block.raw["__end_line__"] for p, n in reported
+            ), f"{tree}: terraform rejects {path.name}:{line}, the suite reports nothing there"
