@@ -137,29 +137,16 @@ def _shown(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _parsed(text: str) -> tuple[bytes, Any] | None:
-    """tree-sitter's parse of a python-hcl2 string as a heredoc template (cached by text)."""
+def _template(text: str) -> tuple[bytes, int, int, list[Node]] | None:
+    """tree-sitter's parse of a python-hcl2 string as a heredoc template (cached by text): the
+    wrapped text's source, the byte range of the template's content, and its interpolations
+    and directives (the literal text between them is sliced from the source: tree-sitter-hcl's
+    literals drop the spaces next to an interpolation)."""
     source = f"_ = <<{_HEREDOC}\n{text}\n{_HEREDOC}\n".encode()
     tree = _PARSER.parse(source)
-    if tree.root_node.has_error:
+    node = None if tree.root_node.has_error else _first(tree.root_node, "heredoc_template")
+    if node is None:
         return None
-    return source, tree
-
-
-def _template(text: str) -> tuple[bytes, int, int, list[Node]] | None:
-    """The wrapped text's source, the byte range of the template's content, and its
-    interpolations and directives (the literal text between them is sliced from the source:
-    tree-sitter-hcl's literals drop the spaces next to an interpolation)."""
-    parsed = _parsed(text)
-    if parsed is None:
-        return None
-    source, tree = parsed
-    node = tree.root_node
-    while node.type != "heredoc_template":
-        found = next((c for c in node.named_children if _has(c, "heredoc_template")), None)
-        if found is None:
-            return None
-        node = found
     start = source.index(b"\n", node.start_byte) + 1
     return source, start, start + len(text.encode()), _parts(node)
 
@@ -173,8 +160,15 @@ def _parts(node: Node) -> list[Node]:
     ]
 
 
-def _has(node: Node, kind: str) -> bool:
-    return node.type == kind or any(_has(c, kind) for c in node.named_children)
+def _first(node: Node, kind: str) -> Node | None:
+    """The first node of a kind in document order (the outermost)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == kind:
+            return current
+        stack.extend(reversed(current.named_children))
+    return None
 
 
 def _expression(node: Node) -> Node:
