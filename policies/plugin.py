@@ -211,6 +211,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "tier": tier,
             "findings": getattr(item, "pingvas_findings", []),
             "not_applicable": getattr(item, "pingvas_not_applicable", None),
+            "outside": getattr(item, "pingvas_outside", []),
         }
     return report
 
@@ -249,11 +250,13 @@ class _Collector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: dict[str, PolicyResult] = {}
+        self.outside: set[str] = set()  # directories read above --infra, from every worker
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "pingvas", None)
         if not data:
             return
+        self.outside.update(data.get("outside", ()))
         result = self.results.setdefault(
             report.nodeid, PolicyResult(data["policy"], data["tier"], "passed")
         )
@@ -279,7 +282,14 @@ class _Collector:
                 waivers = load_waivers(path)
             except (OSError, ValueError, yaml.YAMLError):
                 waivers = []  # reported by test_waivers_valid
-        write_summary(results, catalog, waivers, reports / "summary.md", dt.date.today())
+        write_summary(
+            results,
+            catalog,
+            waivers,
+            reports / "summary.md",
+            dt.date.today(),
+            sorted(self.outside),
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from policies.targets.aws import shared_timings
@@ -298,6 +308,9 @@ class _Collector:
                     f"pingvas sources: {sources.hcl_files} HCL files,"
                     f" {sources.hcl_cached} from the parse cache"
                 )
+        elif self.outside:
+            shown = ", ".join(sorted(self.outside))
+            terminalreporter.write_line(f"pingvas files: read above --infra: {shown}")
         reports = self.config.getoption("--reports")
         terminalreporter.write_line(
             f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"

@@ -149,7 +149,10 @@ def write_summary(
     waivers: list[Waiver],
     path: Path,
     today: dt.date,
+    outside: list[str] | None = None,
 ) -> None:
+    """summary.md: a table per family, the waivers in force, and the directories read above
+    --infra (local module sources inside the repository)."""
     by_family: dict[str, list[PolicyResult]] = defaultdict(list)
     for result in results:
         family = catalog[result.policy_id].family if result.policy_id in catalog else "other"
@@ -173,6 +176,9 @@ def write_summary(
             f"| {family} | {count['passed']} | {failed} | {unverifiable}"
             f" | {count['not applicable']} | {count['skipped']} | {waived} |"
         )
+    if outside:
+        lines += ["", "Read above --infra (module sources in the repository):"]
+        lines += [f"- `{_md(p)}`" for p in outside]
     for family, items in sorted(by_family.items()):
         lines += [
             "",

@@ -310,7 +310,7 @@ def _collect(
 
 def _labelled(blocks: Any) -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for block in blocks or []:
+    for block in blocks if isinstance(blocks, list) else []:
         if isinstance(block, dict):
             out += [(k, v) for k, v in block.items() if k not in META_KEYS and isinstance(v, dict)]
     return out
@@ -629,7 +629,10 @@ def _dynamic(label: str, spec: dict[str, Any], scope: Scope) -> list[dict[str, A
     if not isinstance(items, dict | list):
         return Unknown(f"for_each over {type(items).__name__}")
     iterator = str(spec.get("iterator") or label).removeprefix("${").removesuffix("}")
-    content = next(iter(b for b in spec.get("content") or [] if isinstance(b, dict)), {})
+    written = spec.get("content")
+    if not isinstance(written, list) or not all(isinstance(b, dict) for b in written):
+        return Unknown("its content is not a block")
+    content = written[0] if written else {}
     blocks = []
     for key, value in iterate(items) if isinstance(items, dict) else enumerate(items):
         block = _expand(content, scope.child(**{iterator: {"key": key, "value": value}}))

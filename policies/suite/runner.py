@@ -19,6 +19,8 @@ def run_case(case: Case, request: pytest.FixtureRequest, gate: Any) -> None:
     family = families()[policy.family]
     request.node.pingvas_policy = policy.id
     declared = request.getfixturevalue(family.static)
+    outside = request.getfixturevalue("sources").outside  # read while building inventories
+    request.node.pingvas_outside = [str(path) for path in outside]
     absent = not family.present(declared)
     reason = applicability(case, family, declared)
     if reason is not None:

@@ -476,3 +476,16 @@ def test_what_terraform_rejects_the_suite_reports_at_the_same_block(tmp_path):
             assert any(
                 p == path and block.line <= n <= block.raw["__end_line__"] for p, n in reported
             ), f"{tree}: terraform rejects {path.name}:{line}, the suite reports nothing there"
+
+
+def test_the_summary_lists_what_was_read_above_infra(tmp_path):
+    repo = _repo(tmp_path, "waf-repo")
+    reports = tmp_path / "reports"
+    done = run_suite(
+        *("-m", "static", "-n", "2", "-p", "no:cacheprovider"),
+        *("--infra", str(repo / "examples" / "complete"), "--reports", str(reports)),
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    module = repo / "modules" / "waf"
+    assert f"pingvas files: read above --infra: {module}" in done.stdout
+    assert f"- `{module}`" in (reports / "summary.md").read_text().splitlines()
