@@ -1,4 +1,4 @@
-"""The policy catalog (catalog.yaml): metadata and parameters, read once."""
+"""The policy catalog: each family folder's catalog.yaml (metadata and parameters), read once."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ UNVERIFIABLE = "low"
 @cache
 def load_catalog() -> dict[str, Policy]:
     """All policies by id, validated for the fields every policy must carry."""
-    raw = yaml.safe_load(resources.files("policies").joinpath("catalog.yaml").read_text())
     catalog: dict[str, Policy] = {}
-    for entry in raw:
+    for family, entry in _entries():
         policy = Policy(
             id=entry["id"],
-            family=entry["family"],
+            family=family,
             title=entry["title"],
             severity=entry["severity"],
             tiers=tuple(entry["tiers"]),
@@ -35,9 +34,20 @@ def load_catalog() -> dict[str, Policy]:
             if severity not in SEVERITIES:
                 raise ValueError(f"{policy.id}: severity {severity!r} not in {SEVERITIES}")
         if policy.id in catalog:
-            raise ValueError(f"{policy.id}: duplicate policy id in catalog.yaml")
+            raise ValueError(f"{policy.id}: duplicate policy id (policies/{family}/catalog.yaml)")
         catalog[policy.id] = policy
     return catalog
+
+
+def _entries() -> list[tuple[str, dict]]:
+    """Every family folder's entries, families in name order."""
+    root = resources.files("policies")
+    found = []
+    for folder in sorted(root.iterdir(), key=lambda f: f.name):
+        file = folder.joinpath("catalog.yaml")
+        if folder.is_dir() and file.is_file():
+            found += [(folder.name, entry) for entry in yaml.safe_load(file.read_text()) or []]
+    return found
 
 
 def policy_ids(family: str, tier: str) -> list[str]:

@@ -11,8 +11,9 @@ from policies.registry import bodies, families
 
 HEADER = (
     "# Policy reference\n\n"
-    "Generated from `policies/catalog.yaml` by `pytest --list-policies`; a self-test keeps it"
-    " current.\nTiers: static (files under `--infra`), live (the `--target`).\n"
+    "Generated from `policies/<family>/catalog.yaml` by `pytest --list-policies`;"
+    " a self-test keeps it current.\n"
+    "Tiers: static (files under `--infra`), live (the `--target`).\n"
 )
 
 
