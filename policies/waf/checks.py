@@ -16,7 +16,9 @@ from policies.waf.model import (
     WebAcl,
     category,
     consumed_labels,
+    emitted_spelling,
     first,
+    managed_label,
 )
 
 BLOCKING_ACTIONS = ("block", "captcha", "challenge")
@@ -100,6 +102,20 @@ def labels_after_emitters(inv: WafInventory, policy: Policy) -> list[Finding]:
             for key in consumed_labels(rule):
                 emitters = _emitters(acl, key, policy.params["label_namespaces"])
                 about = resource("waf-rule", acl.name, rule.name)
+                spelled = emitted_spelling(key, policy.params["label_namespaces"])
+                if spelled is not None:
+                    findings.append(
+                        _finding(
+                            policy,
+                            about,
+                            rule.location,
+                            f"matches label {key!r}, which AWS never emits (labels are"
+                            " case-sensitive)",
+                            f"label {spelled}",
+                            f"label {key}",
+                        )
+                    )
+                    continue
                 if not emitters:
                     findings.append(
                         _finding(
@@ -449,26 +465,35 @@ def counted_rules_reenforced(inv: WafInventory, policy: Policy) -> list[Finding]
             for override in blocks(body.get("rule_action_override")):
                 if block_name_of(override) != "count" or group not in namespaces:
                     continue
-                label = f"{namespaces[group]}{override.get('name')}"
-                enforcing = [
+                label = managed_label(namespaces[group], str(override.get("name")))
+                later = [
                     r
                     for r in acl.rules
-                    if (r.priority or 0) > (rule.priority or 0)
-                    and r.action in BLOCKING_ACTIONS
-                    and any(k.lower() == label.lower() for k in consumed_labels(r))
+                    if (r.priority or 0) > (rule.priority or 0) and r.action in BLOCKING_ACTIONS
                 ]
-                if not enforcing:
-                    findings.append(
-                        _finding(
-                            policy,
-                            resource("managed-rule", acl.name, group, override.get("name")),
-                            rule.at(override),
-                            f"{group} rule {override.get('name')} is counted site-wide",
-                            f"a later blocking rule matching label {label}",
-                            "none",
-                        )
+                if any(_enforces(key, label) for r in later for key in consumed_labels(r)):
+                    continue
+                miscased = [  # matches what AWS emits only ignoring case: never matches
+                    k for r in later for k in consumed_labels(r) if k.lower() == label.lower()
+                ]
+                findings.append(
+                    _finding(
+                        policy,
+                        resource("managed-rule", acl.name, group, override.get("name")),
+                        rule.at(override),
+                        f"{group} rule {override.get('name')} is counted site-wide",
+                        f"a later blocking rule matching label {label}",
+                        f"a rule matching {miscased[0]} (labels are case-sensitive)"
+                        if miscased
+                        else "none",
                     )
+                )
     return findings
+
+
+def _enforces(key: str, label: str) -> bool:
+    """A label_match key (a label, or a namespace ending in ':') matches the label exactly."""
+    return key == label or (key.endswith(":") and label.startswith(key))
 
 
 def block_name_of(override: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +165,50 @@ def walk_statements(statement: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
         for nested_key in ("statement", "scope_down_statement"):
             for nested in blocks(body.get(nested_key)):
                 yield from walk_statements(nested)
+
+
+# How AWS names the label of a managed rule (AWS WAF developer guide, "AWS Managed Rules rule
+# groups list"): the rule name with its upper-case component suffix in mixed case
+# (SizeRestrictions_BODY -> ...:SizeRestrictions_Body). Labels are case-sensitive.
+LABEL_SUFFIXES = {
+    "_QUERYARGUMENTS": "_QueryArguments",
+    "_QUERYSTRING": "_QueryString",
+    "_URIPATH": "_URIPath",
+    "_HEADER": "_Header",
+    "_COOKIE": "_Cookie",
+    "_BODY": "_Body",
+    "_METHOD": "_Method",
+}
+# The rules whose label is not their name with the suffix above.
+LABEL_EXCEPTIONS = {
+    "UserAgent_BadBots_HEADER": "BadBots_Header",
+    "Host_localhost_HEADER": "Host_Localhost_Header",
+    "PROPFIND_METHOD": "Propfind_Method",
+}
+
+
+def managed_label(namespace: str, rule_name: str) -> str:
+    """The label AWS adds for a managed rule group's rule (namespace ends with ':')."""
+    if rule_name in LABEL_EXCEPTIONS:
+        return namespace + LABEL_EXCEPTIONS[rule_name]
+    for suffix, written in LABEL_SUFFIXES.items():
+        if rule_name.endswith(suffix):
+            return namespace + rule_name.removesuffix(suffix) + written
+    return namespace + rule_name
+
+
+def emitted_spelling(key: str, namespaces: Iterable[str]) -> str | None:
+    """For a label key in a managed namespace that AWS never emits as written (a rule name, or
+    the right label in the wrong case), the label AWS emits; None when the key is right."""
+    namespace = next((n for n in namespaces if key.startswith(n)), None)
+    rule = key.removeprefix(namespace) if namespace is not None else ""
+    if not rule:
+        return None
+    right = managed_label(namespace, rule)  # a rule name written as the label
+    for label in LABEL_EXCEPTIONS.values():
+        if rule.casefold() == label.casefold():
+            right = namespace + label
+    return right if right != key else None
 
 
 def consumed_labels(rule: WafRule) -> list[str]:
