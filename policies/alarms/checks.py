@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from policies.alarms.model import Alarm, AlarmsInventory
-from policies.model import Finding, Location, Policy, resource, unverifiable
+from policies.model import REVIEW, Finding, Location, Policy, resource, unverifiable
 from policies.registry import check
+from policies.tfeval import Unknown
 
 
 def _matches(alarm: Alarm, spec: dict[str, Any]) -> bool:
@@ -76,6 +77,11 @@ def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
             metric = next(m for m in alarm.metrics if m.name == spec["metric"])
             for key, attr, hcl in fields:
                 value = getattr(metric if key in ("statistic", "period") else alarm, attr)
+                inherited = key == "datapoints_to_alarm" and value is None
+                if inherited and "evaluation_periods" in alarm.unknowns:
+                    continue  # evaluation_periods' own review finding covers it
+                if inherited:  # unset: AWS evaluates M = N (datapoints = evaluation periods)
+                    value = alarm.evaluation_periods
                 if hcl in alarm.unknowns and spec.get(key) is not None:
                     findings.append(
                         unverifiable(
@@ -99,7 +105,11 @@ def alarm_bounds(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
                             resource("alarm", alarm.name),
                             f"{hcl} out of bounds",
                             shown,
-                            "not set" if value is None else str(value),
+                            f"not set: evaluation_periods {value} applies"
+                            if inherited
+                            else "not set"
+                            if value is None
+                            else str(value),
                             alarm.at(hcl),
                         )
                     )
@@ -230,34 +240,31 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
     for alarm in inv.alarms:
         if not any(m.name == "DatabaseConnections" for m in alarm.metrics):
             continue
-        variables = inv.variables.get(alarm.location.resource or "", {})
-        engine = str(variables.get(p["engine_variable"], "postgres"))
-        klass = str(variables.get(p["class_variable"], "unknown"))
-        table = p["max_connections"].get(engine, {})
-        expected_max = table.get(klass)
+        klass, expected_max, why = _max_connections(inv, alarm, p)
         divisor = re.search(r"/\s*(\d+)\s*$", alarm.expression or "")
         if divisor is None:
+            known = f"{klass}: {expected_max}" if why is None else f"not known: {why}"
             findings.append(
                 Finding(
                     policy.id,
                     resource("alarm", alarm.name),
                     "connection threshold is absolute",
-                    f"<= {p['max_percent']}% of max_connections ({klass}: {expected_max or '?'})",
+                    f"<= {p['max_percent']}% of max_connections ({known})",
                     f"{alarm.threshold} connections",
                     alarm.at("threshold"),
                 )
             )
             continue
-        if expected_max is None:
+        if why is not None:
             findings.append(
                 Finding(
                     policy.id,
                     resource("alarm", alarm.name),
-                    f"instance class {klass!r} ({engine}) is not in the "
-                    "catalog's max_connections table",
-                    "a known class",
-                    klass,
+                    f"cannot check the expression's max_connections ({divisor.group(1)}): {why}",
+                    "the instance class and engine, with a max_connections in the catalog",
+                    "unknown",
                     alarm.location,
+                    REVIEW,
                 )
             )
         elif int(divisor.group(1)) != expected_max:
@@ -283,6 +290,26 @@ def relative_connections(inv: AlarmsInventory, policy: Policy) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _max_connections(
+    inv: AlarmsInventory, alarm: Alarm, p: dict[str, Any]
+) -> tuple[str, int | None, str | None]:
+    """The alarm's instance class, its default max_connections, and why that is not known
+    (None when it is): from the class and engine variables of the alarm's module."""
+    variables = inv.variables.get(alarm.location.resource or "", {})
+    klass, engine = variables.get(p["class_variable"]), variables.get(p["engine_variable"])
+    if klass is None:
+        return "?", None, f"the alarm's module has no variable {p['class_variable']}"
+    for name, value in ((p["class_variable"], klass), (p["engine_variable"], engine)):
+        if isinstance(value, Unknown):
+            return str(klass), None, f"var.{name} is not known before apply ({value})"
+    engine = "postgres" if engine is None else str(engine)
+    found = p["max_connections"].get(engine, {}).get(str(klass))
+    if not isinstance(found, int):
+        why = f"{klass} ({engine}) is not in the catalog's max_connections table"
+        return str(klass), None, why
+    return str(klass), found, None
 
 
 @check("ALM-008")

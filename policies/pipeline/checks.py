@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
-from policies.model import Finding, Location, Policy, resource
+from policies.model import REVIEW, Finding, Location, Policy, resource
+from policies.pipeline.envfiles import written
 from policies.pipeline.model import PipelineInventory, Workflow
+from policies.pipeline.scanners import NEVER, UNKNOWN, verdicts
 from policies.registry import check
 from policies.yamlfile import LineDict, mapping, sequence
 
@@ -100,27 +103,37 @@ def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     findings = []
     for wf in inv.workflows:
         for job, _, step in _steps(wf):
-            uses = str(step.get("uses", ""))
-            if not any(scanner in uses for scanner in policy.params["scanners"]):
-                continue
-            inputs = mapping(step.get("with"))
-            exit_code = str(inputs.get("exit-code", "0")).strip("'\"")
-            if exit_code in ("0", ""):
-                findings.append(
-                    Finding(
-                        policy.id,
-                        resource("workflow-job", f"{wf.path.name}:{job}"),
-                        f"{uses.split('@')[0]} can never fail the job",
-                        "exit-code: '1'",
-                        f"exit-code {exit_code or 'unset'} (default 0)",
-                        _at(wf, step, "uses"),
+            found = verdicts(inv, wf, step, policy.params)
+            subject = resource("workflow-job", f"{wf.path.name}:{job}")
+            for v in found:
+                if v.kind == NEVER:
+                    findings.append(
+                        Finding(
+                            policy.id,
+                            subject,
+                            f"{v.action} can never fail the job",
+                            v.fix,
+                            v.actual,
+                            v.location,
+                        )
                     )
-                )
-            if step.get("continue-on-error") in (True, "true"):
+                elif v.kind == UNKNOWN:
+                    findings.append(
+                        Finding(
+                            policy.id,
+                            subject,
+                            f"cannot verify how {v.action} fails the job",
+                            "a scanner whose failing input the suite knows",
+                            v.actual,
+                            v.location,
+                            REVIEW,
+                        )
+                    )
+            if found and step.get("continue-on-error") in (True, "true"):
                 findings.append(
                     Finding(
                         policy.id,
-                        resource("workflow-job", f"{wf.path.name}:{job}"),
+                        subject,
                         "scanner step continues on error",
                         "continue-on-error unset",
                         "true",
@@ -132,18 +145,59 @@ def scanners_fail(inv: PipelineInventory, policy: Policy) -> list[Finding]:
 
 @check("PIPE-004")
 def pull_request_trigger(inv: PipelineInventory, policy: Policy) -> list[Finding]:
-    return [
-        Finding(
-            policy.id,
-            resource("workflow", wf.path.name),
-            "security jobs do not run on pull requests",
-            "on: pull_request (and a schedule)",
-            ", ".join(wf.triggers) or "none",
-            Location(wf.path, wf.doc.line_of(True) if True in wf.doc else wf.doc.line_of("on")),
+    findings = []
+    for wf in inv.workflows:
+        if set(wf.triggers) & set(policy.params["pre_merge_triggers"]):
+            continue
+        after = _after_merge(wf)
+        work = _code_step(wf, policy.params) if after else None
+        if work is None:
+            continue
+        job, evidence = work
+        findings.append(
+            Finding(
+                policy.id,
+                resource("workflow", wf.path.name),
+                f"job {job} builds, tests or scans code ({evidence}) only after merge",
+                "on: pull_request (and a schedule)",
+                ", ".join(wf.triggers),
+                Location(wf.path, wf.doc.line_of(True) if True in wf.doc else wf.doc.line_of("on")),
+            )
         )
-        for wf in inv.workflows
-        if "pull_request" not in wf.triggers and "pull_request_target" not in wf.triggers
-    ]
+    return findings
+
+
+def _after_merge(wf: Workflow) -> bool:
+    """Whether the workflow runs on the default branch's changes: a schedule, or a push that
+    is not restricted to tags (a push with only tags filters is a release)."""
+    on = wf.doc.get("on", wf.doc.get(True))
+    push = mapping(on.get("push")) if isinstance(on, dict) else mapping(None)
+    tags_only = bool({"tags", "tags-ignore"} & set(push)) and not (
+        {"branches", "branches-ignore"} & set(push)
+    )
+    return "schedule" in wf.triggers or ("push" in wf.triggers and not tags_only)
+
+
+def _code_step(wf: Workflow, params: dict[str, Any]) -> tuple[str, str] | None:
+    """The first step that builds, tests or scans code (a known action, or a run: command),
+    outside deployment jobs (a job with an environment), as (job, what it runs)."""
+    commands = []
+    for pattern in params["code_commands"]:
+        try:
+            commands.append(re.compile(pattern))
+        except re.error:
+            continue
+    for job_name, job, step in _steps(wf):
+        if "environment" in job:
+            continue
+        action = str(step.get("uses", "")).split("@")[0]
+        if action and any(fnmatchcase(action, p) for p in params["code_actions"]):
+            return job_name, action
+        run = str(step.get("run", ""))
+        match = next((m for c in commands if (m := c.search(run))), None)
+        if match:
+            return job_name, f"run: {match.group(0)}"
+    return None
 
 
 @check("PIPE-005")
@@ -204,28 +258,79 @@ def env_defined(inv: PipelineInventory, policy: Policy) -> list[Finding]:
     findings = []
     for wf in inv.workflows:
         top = set(mapping(wf.doc.get("env")))
-        for job_name, job in mapping(wf.doc.get("jobs")).items():
-            if not isinstance(job, LineDict):
-                continue
+        jobs = {
+            str(name): (job, _writes(job))
+            for name, job in mapping(wf.doc.get("jobs")).items()
+            if isinstance(job, LineDict)
+        }
+        for job_name, (job, writes) in jobs.items():
             job_env = top | set(mapping(job.get("env")))
-            for step in sequence(job.get("steps")):
-                if not isinstance(step, LineDict):
-                    continue
-                defined = job_env | set(mapping(step.get("env")))
+            for index, (step, _, _) in enumerate(writes):
+                earlier = {n for _, env, _ in writes[:index] for n in env}
+                defined = job_env | set(mapping(step.get("env"))) | earlier
                 for key, value in step.items():
                     for ref in _ENV_REF.findall(_text(value)):
-                        if ref not in defined:
-                            findings.append(
-                                Finding(
-                                    policy.id,
-                                    resource("workflow-job", f"{wf.path.name}:{job_name}"),
-                                    f"env.{ref} is used but never defined",
-                                    f"env: {ref}: ... on the workflow, job or step",
-                                    "undefined",
-                                    Location(wf.path, _line_with(wf, step.line_of(key), ref)),
-                                )
+                        if ref in defined:
+                            continue
+                        message, expected = _undefined(wf, ref, job_name, index, jobs)
+                        findings.append(
+                            Finding(
+                                policy.id,
+                                resource("workflow-job", f"{wf.path.name}:{job_name}"),
+                                message,
+                                expected,
+                                "undefined",
+                                Location(wf.path, _line_with(wf, step.line_of(key), ref)),
                             )
+                        )
     return findings
+
+
+Writes = list[tuple[LineDict, set[str], set[str]]]
+
+
+def _writes(job: LineDict) -> Writes:
+    """Each step of a job with the names its run: script writes to $GITHUB_ENV and to
+    $GITHUB_OUTPUT."""
+    steps = [s for s in sequence(job.get("steps")) if isinstance(s, LineDict)]
+    return [
+        (
+            s,
+            written(str(s.get("run", "")), "GITHUB_ENV"),
+            written(str(s.get("run", "")), "GITHUB_OUTPUT"),
+        )
+        for s in steps
+    ]
+
+
+def _undefined(
+    wf: Workflow, ref: str, job: str, index: int, jobs: dict[str, tuple[LineDict, Writes]]
+) -> tuple[str, str]:
+    """Why env.<ref> is undefined at a job's step `index`, and what defines it there."""
+    writes = jobs[job][1]
+    later = next((s for s, env, _ in writes[index:] if ref in env), None)
+    if later is not None:
+        return (
+            f"env.{ref} is used before the step that writes it to $GITHUB_ENV "
+            f"({wf.path.name}:{later.line})",
+            "the step writing it runs before this one",
+        )
+    other = next((name for name, (_, w) in jobs.items() if any(ref in e for _, e, _ in w)), None)
+    if other is not None:
+        return (
+            f"env.{ref} is written to $GITHUB_ENV in job {other}, which lasts only for that "
+            "job's later steps",
+            f"a job output of {other}: ${{{{ needs.{other}.outputs.<name> }}}}",
+        )
+    output = next((s for s, _, out in writes[:index] if ref in out), None)
+    if output is not None:
+        step_id = output.get("id", "<id>")
+        return (
+            f"env.{ref} is never defined: the step at line {output.line} writes {ref} to "
+            "$GITHUB_OUTPUT (a step output, not an env variable)",
+            f"${{{{ steps.{step_id}.outputs.{ref} }}}}",
+        )
+    return f"env.{ref} is used but never defined", f"env: {ref}: ... on the workflow, job or step"
 
 
 @check("PIPE-008")

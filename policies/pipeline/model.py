@@ -19,6 +19,17 @@ class Workflow:
 
 
 @dataclass
+class LocalAction:
+    """An action defined in the tree (`uses: ./path`): its declared inputs and, when it is a
+    composite action, its steps."""
+
+    path: Path  # the action.yml / action.yaml
+    doc: Any  # LineDict of the file
+    using: str  # runs.using: composite, docker, node20, ...
+    inputs: dict[str, str | None]  # input -> its default (None: no default)
+
+
+@dataclass
 class HelmInstall:
     chart: str
     pinned: bool
@@ -46,5 +57,6 @@ class ZizmorRun:
 @dataclass
 class PipelineInventory:
     workflows: list[Workflow] = field(default_factory=list)
+    actions: dict[Path, LocalAction] = field(default_factory=dict)  # by the action's directory
     helm: list[HelmInstall] = field(default_factory=list)
     zizmor: ZizmorRun | None = None  # None: zizmor is not installed

@@ -15,23 +15,27 @@ from pathlib import Path
 from policies.model import Location
 from policies.pipeline.model import (
     HelmInstall,
+    LocalAction,
     PipelineInventory,
     Workflow,
     ZizmorResult,
     ZizmorRun,
 )
 from policies.sources import SourceError, Sources
-from policies.yamlfile import LineDict, YamlFile
+from policies.yamlfile import LineDict, YamlFile, mapping
 
 _HELM = re.compile(r"^\s*helm\s+(install|upgrade)\b")
 ZIZMOR_OK = {0, 10, 11, 12, 13, 14}  # no findings; findings, 10 + the highest severity
 ZIZMOR_TIMEOUT_S = 120
+ACTION_FILES = ("action.yml", "action.yaml")
 
 
 def read_static(sources: Sources, yaml_files: list[YamlFile]) -> PipelineInventory:
     inv = PipelineInventory()
     for file in yaml_files:
         for doc in file.documents:
+            if file.path.name in ACTION_FILES and isinstance(doc, LineDict) and "runs" in doc:
+                inv.actions[file.path.parent] = _action(file.path, doc)
             if isinstance(doc, LineDict) and "jobs" in doc and ("on" in doc or True in doc):
                 on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
                 triggers = (
@@ -59,6 +63,20 @@ def read_static(sources: Sources, yaml_files: list[YamlFile]) -> PipelineInvento
             continue  # reported by the SRC policies
     inv.zizmor = _zizmor(sources, [wf.path for wf in inv.workflows])
     return inv
+
+
+def _action(path: Path, doc: LineDict) -> LocalAction:
+    """An action's metadata file: how it runs and its inputs with their defaults."""
+    inputs: dict[str, str | None] = {}
+    for name, spec in mapping(doc.get("inputs")).items():
+        default = spec.get("default") if isinstance(spec, dict) else None
+        inputs[str(name)] = None if default is None else scalar(default)
+    return LocalAction(path, doc, scalar(mapping(doc.get("runs")).get("using", "")), inputs)
+
+
+def scalar(value: object) -> str:
+    """A YAML scalar as GitHub passes it to an action (booleans as true/false)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _zizmor(sources: Sources, paths: list[Path]) -> ZizmorRun | None:
