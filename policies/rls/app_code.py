@@ -1,6 +1,7 @@
 """The application's database code (Python AST + pyflakes) -> the SQL it executes, undefined names.
 
-Files are found by content: any .py file importing a PostgreSQL driver or SQLAlchemy."""
+Files are found by content: any .py file importing a PostgreSQL driver or SQLAlchemy; Go and
+TypeScript/JavaScript data layers are read through tree-sitter (app_go, app_js)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pyflakes.checker import Checker
 
 from policies.model import Location
 from policies.pycode import call_name
+from policies.rls.app_go import read_go
+from policies.rls.app_js import read_js
 from policies.rls.model import ExecutedSql, RlsInventory, UndefinedName
 from policies.sources import ParseError, SourceError, Sources
 
@@ -46,6 +49,8 @@ def read_app_code(sources: Sources, inventory: RlsInventory, errors: list[ParseE
                 sql = _sql(arg, Location(path, node.lineno))
                 if sql is not None:
                     inventory.executed_sql.append(sql)
+    read_go(sources, inventory, errors)
+    read_js(sources, inventory, errors)
 
 
 def _imports_driver(tree: ast.Module) -> bool:

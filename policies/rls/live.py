@@ -9,6 +9,7 @@ import pglast
 from policies.model import Location
 from policies.rls.model import (
     Function,
+    Membership,
     RlsInventory,
     Role,
     RowPolicy,
@@ -54,10 +55,19 @@ def read_live(conn: Any, where: str) -> RlsInventory:
         )
         for expr in (using_expr, check_expr):
             inv.setting_reads.extend(setting_reads(expr, loc))
-    for key, options, definition in conn.execute(
-        f"""SELECT n.nspname || '.' || c.relname, c.reloptions, pg_get_viewdef(c.oid)
+    for key, referenced in conn.execute(
+        """SELECT n.nspname || '.' || c.relname, f.nspname || '.' || r.relname
+           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace f ON f.oid = r.relnamespace
+           WHERE k.contype = 'f'"""
+    ).fetchall():
+        if key in inv.tables:
+            inv.tables[key].references.append(referenced)
+    for key, options, definition, kind in conn.execute(
+        f"""SELECT n.nspname || '.' || c.relname, c.reloptions, pg_get_viewdef(c.oid), c.relkind
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind = 'v' AND n.nspname NOT IN {_SYSTEM}"""
+            WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN {_SYSTEM}"""
     ).fetchall():
         invoker = any(
             o.lower() in ("security_invoker=true", "security_invoker=on") for o in options or ()
@@ -66,17 +76,25 @@ def read_live(conn: Any, where: str) -> RlsInventory:
             f"{s or key.split('.')[0]}.{n}"
             for s, n in referenced_relations(pglast.parse_sql(definition))
         ]
-        inv.views.append(View(key, relations, invoker, _at(where, key)))
-    for name, body in conn.execute(
-        f"""SELECT n.nspname || '.' || p.proname, p.prosrc FROM pg_proc p
+        inv.views.append(View(key, relations, invoker, _at(where, key), kind == "m"))
+    for name, body, config in conn.execute(
+        f"""SELECT n.nspname || '.' || p.proname, p.prosrc, p.proconfig FROM pg_proc p
             JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE p.prosecdef AND n.nspname NOT IN {_SYSTEM}"""
     ).fetchall():
-        inv.functions.append(Function(name, True, body, _at(where, name)))
+        path = any(c.startswith("search_path=") for c in config or ())
+        inv.functions.append(Function(name, True, body, _at(where, name), path))
     for name, superuser, bypass, login in conn.execute(
         "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin FROM pg_roles"
     ).fetchall():
         inv.roles[name] = Role(name, _at(where, f"role {name}"), superuser, bypass, login)
+    for member, role, can_set in conn.execute(
+        """SELECT pg_get_userbyid(a.member), pg_get_userbyid(a.roleid),
+                  COALESCE((to_jsonb(a) ->> 'set_option')::boolean, true)
+           FROM pg_auth_members a"""
+    ).fetchall():
+        loc = _at(where, f"role {member} member of {role}")
+        inv.memberships.append(Membership(member, role, loc, can_set))
     for key, grantee, privilege in conn.execute(
         f"""SELECT n.nspname || '.' || c.relname,
                    CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,

@@ -21,6 +21,7 @@ class Table:
     rls_enabled: bool = False
     rls_forced: bool = False
     owner: str | None = None
+    references: list[str] = field(default_factory=list)  # tables its foreign keys reference
 
 
 @dataclass
@@ -41,6 +42,7 @@ class View:
     relations: list[str]
     security_invoker: bool
     location: Location
+    materialized: bool = False  # a stored snapshot: row-level security never applies to it
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Function:
     security_definer: bool
     body: str
     location: Location
+    search_path: bool = False  # SET search_path in its options (CREATE or ALTER FUNCTION)
 
 
 @dataclass
@@ -61,14 +64,29 @@ class Role:
 
 
 @dataclass
+class Membership:
+    """`member` belongs to `role` (GRANT role TO member, CREATE ROLE ... IN ROLE / ROLE);
+    `can_set`: the member may SET ROLE to it (false only for GRANT ... WITH SET FALSE)."""
+
+    member: str
+    role: str
+    location: Location
+    can_set: bool = True
+
+
+@dataclass
 class SettingRead:
-    """A current_setting() call: its arguments and whether NULLIF(..., '') wraps it."""
+    """A current_setting() call: its arguments and whether it is read fail-closed (NULLIF(...,
+    '') wraps it, or it is compared as text with a constant); `flag`: it sits in an OR-branch
+    of its policy that reads no row column (the setting alone decides the branch, as in
+    `current_setting('app.bypass_rls', true) = 'on'`)."""
 
     setting: str
     missing_ok: bool
     fail_closed: bool
     text: str
     location: Location
+    flag: bool = False
 
 
 @dataclass
@@ -93,6 +111,8 @@ class RlsInventory:
     views: list[View] = field(default_factory=list)
     functions: list[Function] = field(default_factory=list)
     roles: dict[str, Role] = field(default_factory=dict)
+    memberships: list[Membership] = field(default_factory=list)
+    role_refs: dict[str, Location] = field(default_factory=dict)  # where a role is first named
     grants: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # table -> role -> privs
     setting_reads: list[SettingRead] = field(default_factory=list)
     executed_sql: list[ExecutedSql] = field(default_factory=list)
@@ -144,10 +164,37 @@ def setting_reads(
             and parent.kind == enums.A_Expr_Kind.AEXPR_NULLIF
             and parent.lexpr is node
             and _const(parent.rexpr) == ""
-        )
+        ) or _text_comparison(parent, node)
         where = at(node.location) if at and node.location is not None else location
-        reads.append(SettingRead(str(name), missing_ok, fail_closed, RawStream()(node), where))
+        flag = not _reads_column(_or_branch(expr, node, parents))
+        reads.append(
+            SettingRead(str(name), missing_ok, fail_closed, RawStream()(node), where, flag)
+        )
     return reads
+
+
+def _text_comparison(parent: Any, node: Any) -> bool:
+    """node = 'text' (or <>): compared as text with a constant, never cast, so neither an
+    unset (NULL) nor an emptied ('') setting raises or matches a row."""
+    if not (isinstance(parent, ast.A_Expr) and parent.kind == enums.A_Expr_Kind.AEXPR_OP):
+        return False
+    op = parent.name[-1].sval if parent.name else None
+    other = parent.rexpr if parent.lexpr is node else parent.lexpr
+    return op in ("=", "<>", "!=") and isinstance(_const(other), str)
+
+
+def _or_branch(expr: Any, node: Any, parents: tuple[Any, ...]) -> Any:
+    """The operand of the closest OR above node that holds it (the whole expression if none)."""
+    chain = (*parents, node)
+    for index in range(len(parents) - 1, -1, -1):
+        above = parents[index]
+        if isinstance(above, ast.BoolExpr) and above.boolop == enums.BoolExprType.OR_EXPR:
+            return chain[index + 1]
+    return expr
+
+
+def _reads_column(node: Any) -> bool:
+    return any(isinstance(n, ast.ColumnRef) for n, _ in walk(node))
 
 
 def _const(node: Any) -> Any:

@@ -16,6 +16,7 @@ import errno
 import fnmatch
 import hashlib
 import hmac
+import importlib
 import importlib.metadata
 import json
 import os
@@ -57,7 +58,20 @@ KINDS = (
     (".sql", "sql"),
     (".py", "python"),
     (".sh", "shell"),
+    (".go", "go"),
+    (".ts", "typescript"),
+    (".tsx", "tsx"),
+    (".js", "javascript"),
+    (".mjs", "javascript"),
+    (".cjs", "javascript"),
 )
+# The tree-sitter grammar of each application-code kind: (module, function giving the language).
+GRAMMARS = {
+    "go": ("tree_sitter_go", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "javascript": ("tree_sitter_javascript", "language"),
+}
 # JSON with comments by convention (editor and compiler settings): read, never parse-checked.
 JSONC = re.compile(r"(^|/)(tsconfig[^/]*|jsconfig[^/]*|\.vscode/[^/]+|\.devcontainer/[^/]+)$")
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -340,6 +354,28 @@ class Sources:
 
         return self._kept("python", path, parse)
 
+    def syntax(self, path: Path) -> Any:
+        """The tree-sitter tree of a Go, TypeScript or JavaScript file; a file with syntax
+        errors (ERROR or MISSING nodes) fails at the first one."""
+
+        def parse() -> Any:
+            from tree_sitter import Language, Parser
+
+            module, function = GRAMMARS[_kind(path.name)]
+            language = getattr(importlib.import_module(module), function)()
+            text = self.text(path)
+            tree = Parser(Language(language)).parse(text.encode())
+            node = _syntax_error(tree.root_node) if tree.root_node.has_error else None
+            if node is not None:
+                line, column = node.start_point[0] + 1, node.start_point[1] + 1
+                lines = text.splitlines()
+                shown = excerpt(lines[line - 1], column) if line <= len(lines) else ""
+                what = f"missing {node.type}" if node.is_missing else "syntax error"
+                raise _error(path, line, f"{what} at column {column}: {shown}")
+            return tree
+
+        return self._kept("syntax", path, parse)
+
     def terraform(self, path: Path) -> dict[str, Any]:
         """A .tf, .tfvars, .tf.json or .tfvars.json file in python-hcl2's shape (blocks as
         lists, `__start_line__`/`__end_line__` on every block), from the cache when this content
@@ -442,6 +478,7 @@ class Sources:
             "sql": self.sql,
             "python": self.python,
             "shell": self.text,
+            **{kind: self.syntax for kind in GRAMMARS},
         }
         errors = self.problems
         self.load_hcl([p for p in self.files(".tf", ".tfvars")])
@@ -583,6 +620,26 @@ def _check_depth(path: Path, value: Any) -> None:
             else iter(())
         )
         pending.extend((child, depth + 1) for child in children)
+
+
+def _syntax_error(root: Any) -> Any:
+    """The first ERROR or MISSING node of a tree-sitter tree (iteratively); None when the only
+    ones are the `!` tree-sitter-typescript inserts into valid generic tagged templates
+    (prisma.$queryRaw<Row[]>`...` is read as `$queryRaw<Row[]>!`...``)."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        parent = node.parent
+        if (
+            node.is_missing
+            and node.type == "!"
+            and getattr(parent, "type", "") == "non_null_expression"
+        ):
+            continue
+        if node.is_error or node.is_missing:
+            return node
+        pending.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
+    return None
 
 
 def _python_depth(tree: ast.AST) -> int:
