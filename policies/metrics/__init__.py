@@ -16,6 +16,10 @@ FAMILY = Family(
     what="Grafana dashboard, Prometheus rule, scrape job or instrumented app",
     read=_read,
     present=lambda inventory: bool(
-        inventory.queries or inventory.jobs or inventory.apps or inventory.grafana_passwords
+        inventory.queries
+        or inventory.jobs
+        or inventory.apps
+        or inventory.grafana
+        or inventory.grafana_passwords
     ),
 )

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-import promql_parser as pp
-
-from policies.metrics.model import MetricsInventory
-from policies.metrics.promql import calls, metric_name, output_labels, parse, selectors, unwrap
+from policies.metrics.model import MetricsInventory, Query
+from policies.metrics.promql import (
+    Parsed,
+    calls,
+    keeps_le,
+    metric_name,
+    output_labels,
+    parse_query,
+    quantile_fix,
+    selectors,
+)
 from policies.model import Finding, Policy, resource
 from policies.registry import check
 
@@ -21,20 +29,25 @@ SYNTHETIC = {
 _LEGEND = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def _parsed(inv: MetricsInventory):  # type: ignore[no-untyped-def]
+def _parse(query: Query) -> Parsed:
+    return parse_query(query.expr, query.variables)
+
+
+def _parsed(inv: MetricsInventory) -> Iterator[tuple[Query, Parsed]]:
+    """The queries that parse (Grafana's with their variables' stand-ins)."""
     for query in inv.queries:
-        node, error = parse(query.expr)
-        if error is None:
-            yield query, node
+        parsed = _parse(query)
+        if parsed.error is None:
+            yield query, parsed
 
 
 @check("MET-001")
 def produced(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for query, node in _parsed(inv):
-        for selector in selectors(node):
+    for query, parsed in _parsed(inv):
+        for selector in selectors(parsed.node):
             name = metric_name(selector)
-            if name is None or name in SYNTHETIC:
+            if name is None or name in SYNTHETIC or parsed.templated(name):
                 continue
             series = inv.series.get(name)
             if series is None:
@@ -76,7 +89,7 @@ def parses(inv: MetricsInventory, policy: Policy) -> list[Finding]:
             query.location,
         )
         for query in inv.queries
-        for _, error in [parse(query.expr)]
+        for error in [_parse(query).error]
         if error is not None
     ]
 
@@ -84,34 +97,28 @@ def parses(inv: MetricsInventory, policy: Policy) -> list[Finding]:
 @check("MET-003")
 def quantiles_keep_le(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for query, node in _parsed(inv):
-        for call in calls(node, "histogram_quantile"):
-            arg = unwrap(call.args[1]) if len(call.args) > 1 else None
-            keeps = (
-                isinstance(arg, pp.AggregateExpr)
-                and arg.modifier is not None
-                and str(arg.modifier.type).endswith("By")
-                and "le" in arg.modifier.labels
-            )
-            if not keeps:
-                findings.append(
-                    Finding(
-                        policy.id,
-                        resource("query", query.source),
-                        "histogram_quantile over unaggregated buckets (one quantile per series)",
-                        "histogram_quantile(q, sum by (le) (rate(x_bucket[5m])))",
-                        query.expr,
-                        query.location,
-                    )
+    for query, parsed in _parsed(inv):
+        for index, call in enumerate(calls(parsed.node, "histogram_quantile")):
+            if len(call.args) > 1 and keeps_le(call.args[1]):
+                continue
+            findings.append(
+                Finding(
+                    policy.id,
+                    resource("query", query.source),
+                    "histogram_quantile over buckets not summed by le (one quantile per series)",
+                    quantile_fix(query.expr, index, call, parsed.names),
+                    query.expr,
+                    query.location,
                 )
+            )
     return findings
 
 
 @check("MET-004")
 def rate_on_counters(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     findings = []
-    for query, node in _parsed(inv):
-        for call in calls(node, "rate", "irate", "increase"):
+    for query, parsed in _parsed(inv):
+        for call in calls(parsed.node, "rate", "irate", "increase"):
             for selector in selectors(call):
                 series = inv.series.get(metric_name(selector) or "")
                 if series is not None and series.type != "counter":
@@ -159,9 +166,11 @@ def legend_labels_exist(inv: MetricsInventory, policy: Policy) -> list[Finding]:
         return None if series is None else set(series.labels) | extra
 
     findings = []
-    for query, node in _parsed(inv):
+    for query, parsed in _parsed(inv):
         wanted = _LEGEND.findall(query.legend or "")
-        have = output_labels(node, labels_of)
+        have = output_labels(parsed.node, labels_of)
+        if have is not None and any(parsed.templated(label) for label in have):
+            have = None  # grouped by a variable: the labels are the dashboard user's choice
         missing = [label for label in wanted if have is not None and label not in have]
         if missing:
             findings.append(
@@ -177,18 +186,22 @@ def legend_labels_exist(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     return findings
 
 
-@check("MET-007")
+def _grafana(inv: MetricsInventory) -> str | None:
+    return None if inv.grafana or inv.grafana_passwords else "no Grafana configuration"
+
+
+@check("MET-007", applies=_grafana)
 def grafana_password_from_secret(inv: MetricsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(
             policy.id,
-            resource("secret-value", "grafana.adminPassword"),
-            "Grafana admin password written in values",
-            "grafana.admin.existingSecret",
+            resource("secret-value", p.setting),
+            f"Grafana admin password written in {p.setting}",
+            p.fix,
             "a literal password",
-            where,
+            p.location,
         )
-        for where in inv.grafana_passwords
+        for p in inv.grafana_passwords
     ]
 
 

@@ -31,10 +31,13 @@ class ScrapeJob:
 
 @dataclass
 class Query:
-    expr: str
+    expr: str  # as written (a variable query: the PromQL inside it)
     legend: str | None
-    source: str  # "dashboard <title> panel <title>" / "rule <alert>"
+    source: str  # "dashboard <title> panel <title>" / "... variable <name>" / "rule <alert>"
     location: Location
+    # A Grafana query: its dashboard's variables with a known type (templating.variable_kinds);
+    # None for a rule (no interpolation).
+    variables: dict[str, str] | None = None
 
 
 @dataclass
@@ -42,6 +45,15 @@ class DashboardIssue:
     problem: str
     expected: str
     actual: str
+    location: Location
+
+
+@dataclass
+class GrafanaPassword:
+    """An admin password written where Grafana reads it (the value is never kept)."""
+
+    setting: str  # grafana.adminPassword, GF_SECURITY_ADMIN_PASSWORD, [security] admin_password
+    fix: str  # where the password should come from instead, in that file's terms
     location: Location
 
 
@@ -60,7 +72,8 @@ class MetricsInventory:
     queries: list[Query] = field(default_factory=list)
     dashboard_issues: list[DashboardIssue] = field(default_factory=list)
     endpoints: list[MetricsEndpoint] = field(default_factory=list)
-    grafana_passwords: list[Location] = field(default_factory=list)
+    grafana_passwords: list[GrafanaPassword] = field(default_factory=list)
+    grafana: list[Location] = field(default_factory=list)  # where Grafana is configured
     apps: dict[str, Location] = field(default_factory=dict)  # app directory -> metrics module
 
     def scraped(self, producer: str) -> bool:

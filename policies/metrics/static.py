@@ -7,13 +7,13 @@ import ast
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from policies.metrics.dashboards import read_dashboard
+from policies.metrics.grafana import read_grafana
 from policies.metrics.model import (
     HISTOGRAM_SUFFIXES,
-    DashboardIssue,
     MetricsEndpoint,
     MetricsInventory,
     Query,
@@ -35,11 +35,12 @@ def read_static(sources: Sources, yaml_files: list[YamlFile]) -> MetricsInventor
     for path in sources.files(".py"):
         _app_code(inv, path, sources)
     for file in yaml_files:
+        read_grafana(inv, file, sources)
         for doc in file.documents:
             if isinstance(doc, LineDict):
                 _yaml(inv, file.path, doc)
     for path in sources.files(".json"):
-        _dashboard(inv, path, sources)
+        read_dashboard(inv, path, sources)
     return inv
 
 
@@ -178,84 +179,3 @@ def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
                         json.loads(json.dumps(job)),
                     )
                 )
-        grafana = doc.get("grafana")
-        if isinstance(grafana, LineDict) and isinstance(grafana.get("adminPassword"), str):
-            inv.grafana_passwords.append(Location(path, grafana.line_of("adminPassword")))
-
-
-def _dashboard(inv: MetricsInventory, path: Path, sources: Sources) -> None:
-    try:
-        data = sources.json(path)
-        lines = sources.lines(path)
-    except SourceError:
-        return
-    if isinstance(data, list) and any(isinstance(d, dict) and "panels" in d for d in data):
-        inv.dashboard_issues.append(
-            DashboardIssue(
-                f"{len(data)} dashboards in one JSON list",
-                "one bare dashboard model per file (what file provisioning reads)",
-                "a list",
-                Location(path, 1),
-            )
-        )
-        for item in data:
-            if isinstance(item, dict):
-                _dashboard_model(inv, path, item, lines)
-        return
-    if isinstance(data, dict):
-        _dashboard_model(inv, path, data, lines)
-
-
-def _dashboard_model(
-    inv: MetricsInventory, path: Path, data: dict[str, Any], lines: list[str]
-) -> None:
-    model = data
-    if "panels" not in data and isinstance(data.get("dashboard"), dict):
-        model = data["dashboard"]
-        inv.dashboard_issues.append(
-            DashboardIssue(
-                'dashboard wrapped in {"dashboard": ...} (the HTTP API\'s format)',
-                "the bare dashboard model that file provisioning reads",
-                "wrapped",
-                Location(path, 1),
-            )
-        )
-    if "panels" not in model:
-        return
-    title = model.get("title", path.name)
-    for panel in _panels(sequence(model["panels"])):
-        where = Location(path, _line(lines, f'"id": {panel.get("id")}') or 1)
-        if "type" not in panel:
-            inv.dashboard_issues.append(
-                DashboardIssue(
-                    f"panel {panel.get('title')!r} has no type",
-                    "a panel type (timeseries, stat, ...)",
-                    "none",
-                    where,
-                )
-            )
-        for target in sequence(panel.get("targets")):
-            if isinstance(target, dict) and target.get("expr"):
-                expr = str(target["expr"])
-                line = _line(lines, json.dumps(expr)[1:-1]) or where.line
-                inv.queries.append(
-                    Query(
-                        expr,
-                        legend if isinstance(legend := target.get("legendFormat"), str) else None,
-                        f"dashboard {title!r} panel {panel.get('title')!r}",
-                        Location(path, line),
-                    )
-                )
-
-
-def _panels(panels: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for panel in panels:
-        if isinstance(panel, dict):
-            out.append(panel)
-            out.extend(_panels(sequence(panel.get("panels"))))
-    return out
-
-
-def _line(lines: list[str], needle: str) -> int | None:
-    return next((i for i, line in enumerate(lines, start=1) if needle in line), None)
