@@ -8,6 +8,7 @@ the plugin, the packaged suite, the docs and the self-tests iterate what is here
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -105,10 +106,27 @@ def check(policy_id: str, applies: Applies | None = None) -> Callable[[CheckBody
     def register(fn: CheckBody) -> CheckBody:
         if policy_id in _REGISTRY.checks:
             raise ValueError(f"{policy_id}: two check bodies")
-        _REGISTRY.checks[policy_id] = Check(policy_id, fn, applies)
+        _REGISTRY.checks[policy_id] = Check(policy_id, _per_part(fn), applies)
         return fn
 
     return register
+
+
+def _per_part(fn: CheckBody) -> CheckBody:
+    """A body run on each part of an inventory that has `parts` (independent units of one tree,
+    such as the RLS family's migration sets: each its own database), findings once each."""
+
+    @functools.wraps(fn)
+    def run(inventory: Any, policy: Policy) -> list[Finding]:
+        parts = getattr(inventory, "parts", None)
+        if not parts:
+            return fn(inventory, policy)
+        found: list[Finding] = []
+        for part in parts:
+            found += [f for f in fn(part, policy) if f not in found]
+        return found
+
+    return run
 
 
 def probe(

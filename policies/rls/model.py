@@ -119,6 +119,7 @@ class RlsInventory:
     undefined_names: list[UndefinedName] = field(default_factory=list)
     app_files: list[str] = field(default_factory=list)
     errors: list[Any] = field(default_factory=list)  # ParseError of files that did not parse
+    parts: list[RlsInventory] = field(default_factory=list)  # one per migration set, when several
 
 
 def walk(node: Any, parents: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -289,14 +290,46 @@ def _apply_function_options(function: Function, options: Any) -> None:
                 function.search_path = False
 
 
-def read_sql(sources: Sources, inventory: RlsInventory, errors: list[ParseError]) -> None:
-    """Every *.sql file of the tree, in path order (migrations are numbered)."""
-    for path in sources.files(".sql"):
+_DOWN = re.compile(r"^--\s*(\+goose\s+Down|migrate:down)\b", re.M | re.I)
+
+
+def read_sql(
+    sources: Sources, files: tuple[Path, ...], inventory: RlsInventory, errors: list[ParseError]
+) -> None:
+    """A migration set's files in order, each its own session; a psql script's includes are
+    read in place, in the script's session (search_path and role carry over); each file once,
+    up to its down section (goose `-- +goose Down`, dbmate `-- migrate:down`)."""
+    done: set[Path] = set()
+    session: _Migration | None = None
+
+    def read(path: Path) -> None:
+        nonlocal session
+        if path in done:
+            return
+        done.add(path)
         try:
-            text, statements = sources.text(path), sources.sql(path)
+            text, statements = sources.text(path), list(sources.sql(path))
+            includes = sources.psql_includes(path)
         except SourceError as exc:
             errors.append(exc.error)
-            continue
+            return
+        down = _DOWN.search(text)  # goose / dbmate: the rest of the file undoes the migration
+        if down is not None:
+            statements = [s for s in statements if (s.stmt_location or 0) < down.start()]
         migration = _Migration(inventory, path, text)
+        if session is not None:
+            migration.schema, migration.role = session.schema, session.role
+        for include in includes:
+            while statements and migration.at(statements[0].stmt_location or 0).line < include.line:
+                migration.read(statements.pop(0))
+            session = migration
+            for included in include.files:
+                read(included)
+            migration.schema, migration.role = session.schema, session.role
         for raw in statements:
             migration.read(raw)
+        session = migration
+
+    for path in files:
+        session = None
+        read(path)

@@ -74,6 +74,11 @@ GRAMMARS = {
 }
 # JSON with comments by convention (editor and compiler settings): read, never parse-checked.
 JSONC = re.compile(r"(^|/)(tsconfig[^/]*|jsconfig[^/]*|\.vscode/[^/]+|\.devcontainer/[^/]+)$")
+# psql meta-commands: a backslash first on its line; includes name a file (quoted or not)
+_PSQL_META = re.compile(r"^[ \t]*\\.*$", re.M)
+_PSQL_INCLUDE = re.compile(
+    r"^[ \t]*\\(i|include|ir|include_relative)[ \t]+('[^'\n]*'|\S+)[ \t]*$", re.M
+)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 100  # nesting of any parsed document; the readers walk documents recursively
 HCL_PARSER = "python-hcl2 {} lark {} with_meta".format(
@@ -94,6 +99,17 @@ class ParseError:
     line: int | None
     message: str
     policy: str = PARSE
+
+
+@dataclass
+class Include:
+    """A psql include of an SQL script: its line, what it names, the files it reads (in
+    order), or why it is not followed."""
+
+    line: int
+    target: str
+    files: list[Path]
+    problem: str | None
 
 
 class SourceError(Exception):
@@ -450,12 +466,13 @@ class Sources:
         return self._kept("yaml", path, lambda: load_documents(path, self.text(path)))
 
     def sql(self, path: Path) -> list[Any]:
-        """pglast's statements of the file."""
+        """pglast's statements of the file; psql meta-commands (\\i, \\set, ...) are blanked, each
+        character to a space, so that statement offsets stay offsets into the file's text."""
 
         def parse() -> list[Any]:
             import pglast
 
-            text = self.text(path)
+            text = _PSQL_META.sub(lambda m: " " * len(m.group(0)), self.text(path))
             try:
                 return list(pglast.parse_sql(text))
             except pglast.parser.ParseError as exc:
@@ -464,6 +481,32 @@ class Sources:
                 raise _error(path, line, _masked_message(str(message))) from None
 
         return self._kept("sql", path, parse)
+
+    def psql_includes(self, path: Path) -> list[Include]:
+        """The psql includes of an SQL script, in order: `\\ir` relative to the script, `\\i`
+        relative to the script's directory, else to --infra (psql's working directory is not
+        known). A target is read only when the walk listed it (inside the tree, no link out); a
+        directory means its .sql files in name order (psql itself cannot include one)."""
+        self._walk()
+        listed = set(self._paths or [])
+        includes = []
+        for match in _PSQL_INCLUDE.finditer(self.text(path)):
+            line = match.string.count("\n", 0, match.start()) + 1
+            target = match.group(2).strip("'")
+            relative = match.group(1) in ("ir", "include_relative")
+            bases = [path.parent] if relative else [path.parent, self.base]
+            include = Include(line, target, [], f"{target}: no such file in --infra")
+            for base in bases:
+                where = Path(os.path.normpath(base / target))
+                if not where.is_relative_to(self.base):
+                    include.problem = f"{target} is outside --infra: not read"
+                    break
+                files = sorted(p for p in listed if p.parent == where and p.suffix == ".sql")
+                if where in listed or files:
+                    include.files, include.problem = [where] if where in listed else files, None
+                    break
+            includes.append(include)
+        return includes
 
     def check_all(self) -> list[ParseError]:
         """Every problem of the tree: the walk's, then each file of each kind that does not
@@ -490,6 +533,12 @@ class Sources:
                 continue
             try:
                 parsers[kind](path)
+                if kind == "sql":
+                    errors += [
+                        ParseError(path, i.line, f"psql include {i.problem}", UNREADABLE)
+                        for i in self.psql_includes(path)
+                        if i.problem
+                    ]
             except SourceError as exc:
                 errors.append(exc.error)
         return errors
