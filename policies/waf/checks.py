@@ -498,3 +498,44 @@ def _enforces(key: str, label: str) -> bool:
 
 def block_name_of(override: dict[str, Any]) -> str:
     return next(iter(first(override.get("action_to_use"))), "?")
+
+
+@check("WAF-014")
+def no_unreachable_rule(inv: WafInventory, policy: Policy) -> list[Finding]:
+    from policies.waf.reach import starved, unreachable
+
+    findings = []
+    for acl in _judged(inv, policy, findings):
+        reported: set[str] = set()
+        for rule, earlier, reason in unreachable(acl, inv):
+            reported.add(rule.name)
+            findings.append(
+                _finding(
+                    policy,
+                    resource("waf-rule", acl.name, rule.name),
+                    rule.location,
+                    f"rule {_rule_ref(rule)} is unreachable: {_rule_ref(earlier)} decides"
+                    f" ({earlier.action}) every request it matches first",
+                    f"{rule.name} before {earlier.name}, or a condition {earlier.name} does not"
+                    " cover",
+                    reason,
+                )
+            )
+        namespaces = policy.params["group_label_namespaces"]
+        for rule, key, emitters in starved(acl, namespaces):
+            if rule.name in reported:
+                continue
+            names = ", ".join(_rule_ref(e) for e in emitters)
+            findings.append(
+                _finding(
+                    policy,
+                    resource("waf-rule", acl.name, rule.name),
+                    rule.location,
+                    f"rule {_rule_ref(rule)} needs label {key!r}, which only requests already"
+                    f" terminated by {names} carry",
+                    "an emitter that counts: rule_action_override count for the managed rule,"
+                    " or the rule_label on a count rule",
+                    f"{names} terminates the requests it labels",
+                )
+            )
+    return findings

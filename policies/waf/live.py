@@ -7,11 +7,14 @@ from typing import Any
 from policies.model import Location, arn_name
 from policies.targets.aws import AwsTarget
 from policies.waf.model import (
+    IpSet,
     LogStream,
+    RegexSet,
     WafInventory,
     WafLogging,
     WafRule,
     WebAcl,
+    block_body,
     block_name,
     from_api,
     redacted_names,
@@ -22,19 +25,28 @@ def read_live(target: AwsTarget, scope: str = "REGIONAL") -> WafInventory:
     """Every Web ACL of the region with its logging, ALB associations and log streams."""
     wafv2 = target.client("wafv2")
     inventory = WafInventory()
-    marker: str | None = None
-    while True:
-        page = wafv2.list_web_acls(
-            Scope=scope, Limit=100, **({"NextMarker": marker} if marker else {})
+    for summary in _listed(wafv2.list_web_acls, "WebACLs", scope):
+        detail = wafv2.get_web_acl(Name=summary["Name"], Scope=scope, Id=summary["Id"])["WebACL"]
+        inventory.acls.append(_acl(wafv2, detail, scope))
+    for summary in _listed(wafv2.list_ip_sets, "IPSets", scope):
+        found = wafv2.get_ip_set(Name=summary["Name"], Scope=scope, Id=summary["Id"])["IPSet"]
+        inventory.ip_sets[found["ARN"]] = IpSet(
+            name=found["Name"],
+            key=found["ARN"],
+            version=found.get("IPAddressVersion"),
+            addresses=list(found.get("Addresses", [])),
+            location=Location(resource=found["ARN"]),
         )
-        for summary in page.get("WebACLs", []):
-            detail = wafv2.get_web_acl(Name=summary["Name"], Scope=scope, Id=summary["Id"])[
-                "WebACL"
-            ]
-            inventory.acls.append(_acl(wafv2, detail, scope))
-        marker = page.get("NextMarker")
-        if not marker or not page.get("WebACLs"):
-            break
+    for summary in _listed(wafv2.list_regex_pattern_sets, "RegexPatternSets", scope):
+        found = wafv2.get_regex_pattern_set(Name=summary["Name"], Scope=scope, Id=summary["Id"])[
+            "RegexPatternSet"
+        ]
+        inventory.regex_sets[found["ARN"]] = RegexSet(
+            name=found["Name"],
+            key=found["ARN"],
+            patterns=[r.get("RegexString") for r in found.get("RegularExpressionList", [])],
+            location=Location(resource=found["ARN"]),
+        )
     associations = _alb_associations(target, wafv2)
     for acl in inventory.acls:
         acl.associations = associations.get(acl.location.resource or "", [])
@@ -44,6 +56,18 @@ def read_live(target: AwsTarget, scope: str = "REGIONAL") -> WafInventory:
                 if stream is not None:
                     inventory.streams[name] = stream
     return inventory
+
+
+def _listed(operation: Any, key: str, scope: str) -> list[dict[str, Any]]:
+    """Every summary of a WAFv2 list operation (NextMarker pages)."""
+    found: list[dict[str, Any]] = []
+    marker: str | None = None
+    while True:
+        page = operation(Scope=scope, Limit=100, **({"NextMarker": marker} if marker else {}))
+        found += page.get(key, [])
+        marker = page.get("NextMarker")
+        if not marker or not page.get(key):
+            return found
 
 
 def _acl(wafv2: Any, detail: dict[str, Any], scope: str) -> WebAcl:
@@ -60,14 +84,17 @@ def _acl(wafv2: Any, detail: dict[str, Any], scope: str) -> WebAcl:
                 statement=rule["statement"][0],
                 labels=[label["Name"] for label in raw.get("RuleLabels", [])],
                 location=Location(resource=f"{arn} rule {raw['Name']}"),
+                action_body=block_body(rule.get("action")),
             )
         )
+    default = from_api(detail["DefaultAction"])
     acl = WebAcl(
         name=detail["Name"],
         scope=scope,
-        default_action=block_name(from_api(detail["DefaultAction"])) or "",
+        default_action=block_name(default) or "",
         rules=rules,
         location=Location(resource=arn),
+        default_action_body=block_body(default),
     )
     try:
         config = wafv2.get_logging_configuration(ResourceArn=arn)["LoggingConfiguration"]

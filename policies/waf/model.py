@@ -19,7 +19,9 @@ _API_PLURALS = {
     "custom_keys": "custom_key",
 }
 _INT = re.compile(r"-?\d+")
-META_KEYS = ("__start_line__", "__end_line__", "__file__", "__related__")
+# "__ref__": the IP set or regex pattern set a static reference statement resolves to (its key
+# in WafInventory.ip_sets / regex_sets), written by the static reader; not part of the ACL.
+META_KEYS = ("__start_line__", "__end_line__", "__file__", "__related__", "__ref__")
 _COMPOUND = ("and_statement", "or_statement", "not_statement")
 
 
@@ -34,6 +36,7 @@ class WafRule:
     location: Location
     unknowns: dict[str, Any] = field(default_factory=dict)  # what only apply knows, by attribute
     generated: bool = False  # built by a dynamic block from a caller's value (located there)
+    action_body: dict[str, Any] = field(default_factory=dict)  # {"custom_response": [{...}]}
 
     @property
     def kind(self) -> str:
@@ -82,15 +85,40 @@ class WebAcl:
     logging: WafLogging | None = None
     associations: list[str] = field(default_factory=list)
     unevaluated: list[str] = field(default_factory=list)  # rule blocks the reader could not build
+    default_action_body: dict[str, Any] = field(default_factory=dict)  # custom_response of block
 
     def ordered(self) -> list[WafRule]:
         return sorted(self.rules, key=lambda r: (r.priority is None, r.priority or 0))
 
 
 @dataclass
+class IpSet:
+    """An aws_wafv2_ip_set. `key` is how reference statements name it: the ARN (live), or
+    "<root module instance>:<address>" (static, written as "__ref__" into the statement)."""
+
+    name: str
+    key: str
+    version: Any  # IPV4 / IPV6 (an Unknown when only apply knows)
+    addresses: Any  # list of CIDRs, or an Unknown
+    location: Location
+
+
+@dataclass
+class RegexSet:
+    """An aws_wafv2_regex_pattern_set, keyed like IpSet."""
+
+    name: str
+    key: str
+    patterns: Any  # list of regular expressions, or an Unknown
+    location: Location
+
+
+@dataclass
 class WafInventory:
     acls: list[WebAcl] = field(default_factory=list)
     streams: dict[str, LogStream] = field(default_factory=dict)
+    ip_sets: dict[str, IpSet] = field(default_factory=dict)
+    regex_sets: dict[str, RegexSet] = field(default_factory=dict)
 
 
 def first(blocks: Any) -> dict[str, Any]:
@@ -104,6 +132,12 @@ def block_name(blocks: Any) -> str | None:
     """The one nested block's name: action { block {} } -> "block"."""
     keys = [k for k in first(blocks) if k not in META_KEYS]
     return keys[0] if keys else None
+
+
+def block_body(blocks: Any) -> dict[str, Any]:
+    """The one nested block's body: action { block { custom_response {...} } } -> its dict."""
+    name = block_name(blocks)
+    return canonical(first(first(blocks).get(name))) if name else {}
 
 
 def redacted_names(fields: list[dict[str, Any]]) -> list[str]:

@@ -6,19 +6,26 @@ from pathlib import Path
 from typing import Any
 
 from policies.model import Location, arn_name
-from policies.terraform import TfProject, TfResource, blocks, listed, text_of
+from policies.terraform import TfProject, TfResource, blocks, listed, root_instance, text_of
 from policies.tfeval import Unknown
 from policies.waf.model import (
+    IpSet,
     LogStream,
+    RegexSet,
     WafInventory,
     WafLogging,
     WafRule,
     WebAcl,
+    block_body,
     block_name,
     canonical,
     first,
     redacted_names,
+    walk_statements,
 )
+
+# Reference statements whose `arn` names a set declared alongside the Web ACL.
+_REFERENCES = ("ip_set_reference_statement", "regex_pattern_set_reference_statement")
 
 _DESTINATION_TYPES = {
     "aws_kinesis_firehose_delivery_stream": "name",
@@ -33,9 +40,27 @@ def read_static(project: TfProject) -> WafInventory:
     for res in project.of_type("aws_kinesis_firehose_delivery_stream"):
         stream = _stream(project, res)
         inventory.streams[stream.name] = stream
+    for res in project.of_type("aws_wafv2_ip_set"):
+        ip_set = IpSet(
+            name=text_of(res, "name"),
+            key=_key(res),
+            version=res.body.get("ip_address_version"),
+            addresses=res.body.get("addresses", []),
+            location=Location(res.path, res.line, res.address),
+        )
+        inventory.ip_sets[ip_set.key] = ip_set
+    for res in project.of_type("aws_wafv2_regex_pattern_set"):
+        patterns = [r.get("regex_string") for r in blocks(res.body.get("regular_expression"))]
+        regex_set = RegexSet(
+            name=text_of(res, "name"),
+            key=_key(res),
+            patterns=patterns,
+            location=Location(res.path, res.line, res.address),
+        )
+        inventory.regex_sets[regex_set.key] = regex_set
     acls: dict[str, WebAcl] = {}
     for res in project.of_type("aws_wafv2_web_acl"):
-        acls[res.address] = _acl(res)
+        acls[res.address] = _acl(project, res)
     for res in project.of_type("aws_wafv2_web_acl_logging_configuration"):
         target = project.referenced(res, res.body.get("resource_arn"))
         if target is not None and target.address in acls:
@@ -48,21 +73,31 @@ def read_static(project: TfProject) -> WafInventory:
     return inventory
 
 
-def _acl(res: TfResource) -> WebAcl:
+def _key(res: TfResource) -> str:
+    return f"{root_instance(res.instance)}:{res.address}"
+
+
+def _acl(project: TfProject, res: TfResource) -> WebAcl:
     rules = []
     for rule in blocks(res.body.get("rule")):
         priority = canonical(rule.get("priority"))
+        statement = canonical(first(rule.get("statement")), keep_lines=True)
+        for kind, body in walk_statements(statement):
+            target = project.referenced(res, body.get("arn")) if kind in _REFERENCES else None
+            if target is not None:
+                body["__ref__"] = _key(target)
         rules.append(
             WafRule(
                 name=str(rule.get("name")),
                 priority=priority if isinstance(priority, int) else None,
                 action=block_name(rule.get("action")),
                 override_action=block_name(rule.get("override_action")),
-                statement=canonical(first(rule.get("statement")), keep_lines=True),
+                statement=statement,
                 labels=[str(label.get("name")) for label in blocks(rule.get("rule_label"))],
                 location=_rule_location(res, rule),
                 unknowns={k: v for k, v in (("priority", priority),) if isinstance(v, Unknown)},
                 generated="__file__" in rule,
+                action_body=block_body(rule.get("action")),
             )
         )
     return WebAcl(
@@ -72,6 +107,7 @@ def _acl(res: TfResource) -> WebAcl:
         rules=rules,
         location=Location(res.path, res.line, res.address),
         unevaluated=list(res.unevaluated),
+        default_action_body=block_body(res.body.get("default_action")),
     )
 
 
