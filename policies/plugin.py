@@ -107,6 +107,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " the planned values, located at the configuration's lines",
     )
     group.addoption(
+        "--hcl-parser",
+        default="tree-sitter",
+        choices=("tree-sitter", "python-hcl2"),
+        help="HCL front end: tree-sitter-hcl (default; python-hcl2 settles the files it cannot"
+        " read alike) or python-hcl2 (the reference)",
+    )
+    group.addoption(
         "--waivers",
         default=None,
         help="waivers file (default: the one the configuration names; none otherwise)",
@@ -304,9 +311,11 @@ class _Collector:
         if sources is not None:
             terminalreporter.write_line(f"pingvas files: {sources.listing()}")
             if sources.hcl_files:
+                settled = sum(sources.hcl.fallbacks.values())
                 terminalreporter.write_line(
                     f"pingvas sources: {sources.hcl_files} HCL files,"
                     f" {sources.hcl_cached} from the parse cache"
+                    + (f", {settled} parsed by python-hcl2" if settled else "")
                 )
         elif self.outside:
             shown = ", ".join(sorted(self.outside))

@@ -59,7 +59,13 @@ def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
     worker = getattr(pytestconfig, "workerinput", {"workerid": "gw0", "workercount": 1})
     share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
     exclude = settings(pytestconfig).config.exclude
-    found = Sources(infra_dir, cache.mkdir("pingvas-hcl") if cache else None, share, exclude)
+    found = Sources(
+        infra_dir,
+        cache.mkdir("pingvas-hcl") if cache else None,
+        share,
+        exclude,
+        pytestconfig.getoption("--hcl-parser"),
+    )
     pytestconfig.stash[SOURCES] = found
     return found
 

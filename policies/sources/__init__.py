@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from policies.redact import excerpt
 from policies.registry import Family
 
@@ -133,7 +131,11 @@ class Sources:
         cache_dir: Path | None = None,
         share: tuple[int, int] = (0, 1),
         exclude: tuple[str, ...] = (),
+        hcl_parser: str = "tree-sitter",
     ) -> None:
+        from policies.hcl_ts import Frontend
+
+        self.hcl = Frontend(hcl_parser)  # .fallbacks: the files python-hcl2 settled, by reason
         self.base = Path(os.path.realpath(base))
         self.exclude = exclude  # fnmatch patterns over paths relative to base (the config's)
         self.cache_dir = cache_dir
@@ -423,7 +425,7 @@ class Sources:
             self.hcl_cached += 1
             return cached
         try:
-            parsed = hcl2.loads(text, with_meta=True)
+            parsed = self.hcl.loads(text)
         except RecursionError:
             raise _error(path, 1, "nested too deeply to parse", LIMIT) from None
         except Exception as exc:  # noqa: BLE001 - lark raises many types; each is one finding
@@ -566,7 +568,7 @@ class Sources:
     def _cache_entry(self, text: str) -> Path | None:
         if self.cache_dir is None or self._key is None:
             return None
-        digest = hashlib.sha256(f"{HCL_PARSER}\0{text}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{HCL_PARSER} {self.hcl.version}\0{text}".encode()).hexdigest()
         return self.cache_dir / f"{digest}.json"
 
     def _cached(self, entry: Path | None) -> dict[str, Any] | None:

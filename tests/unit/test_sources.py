@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 
-import hcl2
 import pytest
 
+from policies import hcl_ts
 from policies import sources as sources_module
 from policies.metrics.static import read_static as read_metrics
 from policies.pipeline.static import read_static as read_pipeline
@@ -83,17 +83,17 @@ def test_parse_errors_are_kept_for_every_reader(tmp_path):
 
 def test_every_file_is_parsed_once_whatever_the_number_of_readers(monkeypatch):
     parsed: list[str] = []
-    real_hcl, real_ast = hcl2.loads, ast.parse
+    real_hcl, real_ast = hcl_ts.loads, ast.parse
 
-    def count_hcl(text, **kwargs):
+    def count_hcl(text):
         parsed.append(f"hcl:{hash(text)}")
-        return real_hcl(text, **kwargs)
+        return real_hcl(text)
 
     def count_ast(text, filename="<unknown>", *args, **kwargs):
         parsed.append(f"py:{filename}")
         return real_ast(text, filename, *args, **kwargs)
 
-    monkeypatch.setattr(sources_module.hcl2, "loads", count_hcl)
+    monkeypatch.setattr(hcl_ts, "loads", count_hcl)
     monkeypatch.setattr(sources_module.ast, "parse", count_ast)
     tree = Sources(INFRA)
     yaml_files = load_yaml_files(tree, [])
