@@ -141,13 +141,15 @@ class Finding:
     actual: str
     location: Location
     kind: str = FAIL
+    detail: str = ""  # how the verdict was reached (a WAF case's trace), shown under the finding
 
     def render(self, remediation: str) -> str:
         label = "unverifiable: " if self.kind == REVIEW else ""
-        return (
+        shown = (
             f"{self.location}: {self.policy_id} {self.resource}: {label}{self.message}"
             f" (expected {self.expected}; actual {self.actual}). Fix: {remediation}"
         )
+        return shown + "".join(f"\n    {line}" for line in self.detail.splitlines())
 
 
 def unverifiable(
@@ -182,6 +184,7 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "line": loc.line,
         "where": str(loc),
         "kind": finding.kind,
+        "detail": finding.detail,
         "related": (
             {"artifact": path_uri(loc.related.path), "line": loc.related.line}
             if loc.related is not None and loc.related.path is not None

@@ -107,6 +107,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " the planned values, located at the configuration's lines",
     )
     group.addoption(
+        "--waf-cases",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a WAF case file (waf-cases.yaml) outside --infra; the ones under --infra are found"
+        " by content (repeatable)",
+    )
+    group.addoption(
+        "--waf-explain",
+        default=None,
+        metavar="REQUEST",
+        help="print what the tree's Web ACL does to a request and why (no test run), e.g."
+        ' "POST /api/generate body_size=16384 header:User-Agent=curl'
+        ' managed:AWSManagedRulesSQLiRuleSet="',
+    )
+    group.addoption(
         "--hcl-parser",
         default="tree-sitter",
         choices=("tree-sitter", "python-hcl2"),
@@ -132,8 +148,9 @@ def _settings(config: pytest.Config) -> Any:
             plan = read_plan(Path(config.getoption("--tf-plan")).expanduser().resolve())
         except ValueError as exc:
             raise pytest.UsageError(f"--tf-plan {exc}") from None
+    waf_cases = tuple(Path(f).expanduser().resolve() for f in config.getoption("--waf-cases"))
     try:
-        return load_settings(infra, config.getoption("--config"), plan)
+        return load_settings(infra, config.getoption("--config"), plan, waf_cases)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -145,6 +162,12 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         run = _settings(config)
         print(render(run.catalog, run.config.path), end="")
         return 0
+    if config.getoption("--waf-explain"):
+        from policies.waf.explain import explain
+
+        shown, verdict = explain(config.getoption("--waf-explain"), _settings(config))
+        print(shown)
+        return 0 if verdict is not None and not verdict.undecidable else 1
     return None
 
 

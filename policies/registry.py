@@ -51,13 +51,25 @@ class Family:
 
 
 @dataclass(frozen=True)
+class Each:
+    """A static check judged once per item the scanned repository declares (one test each, such
+    as a WAF case): `keys` lists the items at collection from the run's settings, `narrow`
+    gives the inventory holding one item."""
+
+    keys: Callable[[Any], list[str]]
+    narrow: Callable[[Any, str], Any]
+
+
+@dataclass(frozen=True)
 class Check:
     """A pure check body, run on the static and the live inventory alike. `applies` narrows the
-    family's applicability: it returns why the policy does not apply to an inventory, or None."""
+    family's applicability: it returns why the policy does not apply to an inventory, or None;
+    `each` splits its static test per item of the repository."""
 
     policy_id: str
     body: CheckBody
     applies: Applies | None = None
+    each: Each | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +112,15 @@ class _Registry:
 _REGISTRY = _Registry()
 
 
-def check(policy_id: str, applies: Applies | None = None) -> Callable[[CheckBody], CheckBody]:
+def check(
+    policy_id: str, applies: Applies | None = None, each: Each | None = None
+) -> Callable[[CheckBody], CheckBody]:
     """Register a check body: a pure function (inventory, policy) -> findings."""
 
     def register(fn: CheckBody) -> CheckBody:
         if policy_id in _REGISTRY.checks:
             raise ValueError(f"{policy_id}: two check bodies")
-        _REGISTRY.checks[policy_id] = Check(policy_id, _per_part(fn), applies)
+        _REGISTRY.checks[policy_id] = Check(policy_id, _per_part(fn), applies, each)
         return fn
 
     return register

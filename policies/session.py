@@ -21,17 +21,21 @@ class RunSettings:
     config: Config
     catalog: dict[str, Policy]
     plan: dict[str, Any] | None = None  # --tf-plan: `terraform show -json` of a root's plan
+    waf_cases: tuple[Path, ...] = ()  # --waf-cases: WAF case files named on the command line
 
 
 RUN = pytest.StashKey[RunSettings]()
 
 
 def load_settings(
-    infra: Path, given_config: str | None, plan: dict[str, Any] | None = None
+    infra: Path,
+    given_config: str | None,
+    plan: dict[str, Any] | None = None,
+    waf_cases: tuple[Path, ...] = (),
 ) -> RunSettings:
     """The settings for a tree; raises ConfigError naming the file, key and line."""
     config = load_config(config_path(infra, given_config), load_catalog(), set(families()))
-    return RunSettings(infra, config, config.effective(load_catalog()), plan)
+    return RunSettings(infra, config, config.effective(load_catalog()), plan, waf_cases)
 
 
 def settings(config: pytest.Config) -> RunSettings:

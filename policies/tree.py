@@ -24,6 +24,7 @@ class Tree:
 
     sources: Sources
     plan: dict[str, Any] | None = None  # --tf-plan: the Terraform model is that plan's
+    waf_cases: tuple[Path, ...] = ()  # --waf-cases: case files named outside the tree
 
     @cached_property
     def terraform(self) -> Any:
@@ -73,7 +74,8 @@ def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
 @pytest.fixture(scope="session")
 def tree(pytestconfig: pytest.Config, sources: Sources) -> Tree:
     """The scanned tree's models (Terraform, YAML), built on first use."""
-    return Tree(sources, settings(pytestconfig).plan)
+    run = settings(pytestconfig)
+    return Tree(sources, run.plan, run.waf_cases)
 
 
 def _static_fixture(family: Family) -> Callable[..., Any]:

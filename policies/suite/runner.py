@@ -43,6 +43,8 @@ def _findings(
 ) -> list[Finding]:
     if case.check is not None:
         if case.tier == "static":
+            if case.param and case.check.each is not None:
+                declared = case.check.each.narrow(declared, case.param)
             return case.check.body(declared, policy)
         assert family.live is not None, f"{family.name} has no live inventory"
         return case.check.body(request.getfixturevalue(family.live).get(), policy)

@@ -6,9 +6,12 @@ from policies.registry import Family
 
 
 def _read(tree: Any) -> Any:
+    from policies.waf.casefiles import read_case_files
     from policies.waf.static import read_static
 
-    return read_static(tree.terraform)
+    inventory = read_static(tree.terraform)
+    inventory.cases, inventory.case_errors = read_case_files(tree.sources, tree.waf_cases)
+    return inventory
 
 
 FAMILY = Family(

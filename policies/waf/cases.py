@@ -73,6 +73,7 @@ class CaseError:
     case: str | None
     key: str
     message: str
+    line: int | None = None  # the case's line, when it is known
 
     def __str__(self) -> str:
         case = f"case {self.case!r}: " if self.case is not None else ""
@@ -157,7 +158,7 @@ def parse_cases(
         case = _case(item, source, line, label, problems)
         if label in {c.name for c in cases}:
             problems.append(("name", "another case has this name"))
-        errors += [CaseError(source, label, key, message) for key, message in problems]
+        errors += [CaseError(source, label, key, message, line) for key, message in problems]
         if case is not None and not problems:
             cases.append(case)
     return cases, errors
@@ -337,7 +338,7 @@ def run_case(
     case: WafCase, inventory: WafInventory, namespaces: dict[str, str] | None = None
 ) -> CaseResult:
     """Send the case's request(s) through the simulator and compare the last verdict."""
-    acl, problem = _chosen(case, inventory)
+    acl, problem = chosen_acl(case, inventory)
     if acl is None:
         return CaseResult(case, None, None, problems=[problem])
     result = CaseResult(case, acl.name, None)
@@ -363,7 +364,7 @@ def run_case(
     return result
 
 
-def _chosen(case: WafCase, inventory: WafInventory) -> tuple[WebAcl | None, str]:
+def chosen_acl(case: WafCase, inventory: WafInventory) -> tuple[WebAcl | None, str]:
     acls = inventory.acls
     if case.acl is not None:
         acls = [a for a in acls if fnmatchcase(a.name, case.acl)]

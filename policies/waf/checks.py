@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from policies.model import Finding, Location, Policy, Resource, resource, unverifiable
-from policies.registry import check
+from policies.registry import Each, check
 from policies.terraform import blocks
 from policies.tfeval import Unknown
+from policies.waf.casefiles import case_keys, one_case
+from policies.waf.cases import run_case
 from policies.waf.model import (
     WafInventory,
     WafRule,
@@ -538,4 +540,41 @@ def no_unreachable_rule(inv: WafInventory, policy: Policy) -> list[Finding]:
                     f"{names} terminates the requests it labels",
                 )
             )
+    return findings
+
+
+def _has_cases(inv: WafInventory) -> str | None:
+    return None if inv.cases or inv.case_errors else "no WAF cases (waf-cases.yaml)"
+
+
+@check("WAF-015", applies=_has_cases, each=Each(case_keys, one_case))
+def cases_hold(inv: WafInventory, policy: Policy) -> list[Finding]:
+    findings = [
+        Finding(
+            policy.id,
+            resource("waf-case", e.source.name, e.case or e.source.name),
+            f"WAF case file cannot be used: {e.key}: {e.message}",
+            "a case the simulator can run",
+            e.key,
+            Location(e.source, e.line),
+        )
+        for e in inv.case_errors
+    ]
+    for case in inv.cases:
+        result = run_case(case, inv, policy.params["group_label_namespaces"])
+        if result.holds:
+            continue
+        expected = "; ".join(f"{d.key} {d.expected}" for d in result.differences)
+        actual = "; ".join(f"{d.key} {d.actual}" for d in result.differences)
+        findings.append(
+            Finding(
+                policy.id,
+                resource("waf-case", result.acl or "?", case.name),
+                f"WAF case {case.name!r} does not hold",
+                expected or "a verdict the Web ACL decides",
+                "; ".join(filter(None, [actual, *result.problems])),
+                Location(case.source, case.line),
+                detail="\n".join(result.render().splitlines()[1:]),  # the header is above
+            )
+        )
     return findings

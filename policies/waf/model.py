@@ -119,6 +119,8 @@ class WafInventory:
     streams: dict[str, LogStream] = field(default_factory=dict)
     ip_sets: dict[str, IpSet] = field(default_factory=dict)
     regex_sets: dict[str, RegexSet] = field(default_factory=dict)
+    cases: list[Any] = field(default_factory=list)  # the repository's WafCases (static only)
+    case_errors: list[Any] = field(default_factory=list)  # CaseErrors of its case files
 
 
 def first(blocks: Any) -> dict[str, Any]:
