@@ -372,7 +372,11 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
     configured = policy.params.get("app_role")
     apps = [a for a in app_roles(inv, policy.params) if a != "public"]
     tables = protected(inv, policy.params)
-    first = tables[0].location if tables else next(iter(inv.tables.values())).location
+    first = (
+        tables[0].location
+        if tables
+        else next((t.location for t in inv.tables.values()), Location(resource="the migrations"))
+    )
     findings = []
     if configured and configured not in inv.roles:
         findings.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from policies.model import Finding, Policy, resource, unverifiable
 from policies.registry import check
+from policies.secrets.clear import SHAPES, Rules, fix
 from policies.secrets.model import SecretsInventory, duration_seconds
 
 
@@ -125,22 +126,65 @@ def recovery_window(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     ]
 
 
-@check("SEC-004")
+def _carriers(inv: SecretsInventory) -> str | None:
+    return None if inv.carriers else "no Terraform, tfvars, manifest, values or Compose file"
+
+
+def _state(inv: SecretsInventory) -> str | None:
+    return (
+        None
+        if inv.state_candidates
+        else "no random_password, random_string or aws_secretsmanager_secret_version"
+    )
+
+
+@check("SEC-004", applies=_carriers)
 def no_plaintext(inv: SecretsInventory, policy: Policy) -> list[Finding]:
-    return [
+    rules = Rules.of(policy.id, policy.params)
+    findings = [
         Finding(
             policy.id,
             resource("secret-value", p.what),
             p.problem,
-            "a sensitive variable, an AWS-generated value or an existing secret",
-            "value in clear" if "sensitive" not in p.problem else "sensitive = false",
+            "the Secret created by an ExternalSecret (or a SealedSecret), not in the repository",
+            "value in clear",
             p.location,
         )
         for p in inv.plaintext
     ]
+    findings += [
+        Finding(
+            policy.id,
+            resource("secret-value", f"var.{v.name}"),
+            "secret variable not marked sensitive",
+            "sensitive = true (plans and outputs print it otherwise)",
+            "sensitive = false",
+            v.location,
+        )
+        for v in inv.variables
+        if not v.sensitive and rules.secret_name(v.name)
+    ]
+    for w in inv.written:
+        if rules.owned_elsewhere(w.keys):
+            continue
+        how = rules.clear(w.value) if rules.secret_name(w.name) else None
+        how = how or rules.url_password(w.value)
+        if how:
+            names = (w.holder, w.path) if w.shape == "manifest" else (w.path,)
+            findings.append(
+                Finding(
+                    policy.id,
+                    resource("secret-value", *names),
+                    f"credential written in clear in {SHAPES[w.shape]}",
+                    fix(w),
+                    how,
+                    w.location,
+                )
+            )
+    return findings
 
 
-@check("SEC-005")
+@check("SEC-005", applies=_state)
 def not_in_state(inv: SecretsInventory, policy: Policy) -> list[Finding]:
     return [
         Finding(

@@ -62,10 +62,36 @@ class EsoObject:
 
 @dataclass
 class Plaintext:
-    """A secret-looking value written in clear, or a secret variable not marked sensitive."""
+    """Values written in a Secret manifest's data or stringData (clear or base64)."""
 
     what: str
     problem: str
+    location: Location
+
+
+@dataclass
+class Written:
+    """A scalar written in the tree where a credential could be: the name it is assigned to (a
+    key, an env var, a Terraform attribute), its key path (`keys` as segments, `path` as shown),
+    the value as written (read by SEC-004's rules, never shown), the file's shape (compose,
+    manifest, values, tfvars, terraform, variable) and what holds it ("Deployment api",
+    "aws_db_instance.main")."""
+
+    name: str
+    keys: tuple[str, ...]
+    path: str
+    value: str | int | float
+    location: Location
+    shape: str
+    holder: str = ""
+
+
+@dataclass
+class TfVariable:
+    """A Terraform variable as declared: its name, whether it is sensitive, where."""
+
+    name: str
+    sensitive: bool
     location: Location
 
 
@@ -84,8 +110,11 @@ class SecretsInventory:
     external: list[ExternalSecret] = field(default_factory=list)
     eso_objects: list[EsoObject] = field(default_factory=list)
     plaintext: list[Plaintext] = field(default_factory=list)
+    written: list[Written] = field(default_factory=list)
+    variables: list[TfVariable] = field(default_factory=list)
     state_leaks: list[StateLeak] = field(default_factory=list)
-    candidates: int = 0  # places a secret value could be written, looked at (SEC-004/005)
+    carriers: int = 0  # files SEC-004 reads: Terraform, tfvars, manifests, values, Compose
+    state_candidates: int = 0  # resources that can keep a value in the state (SEC-005)
 
 
 def duration_seconds(text: str | None) -> float | None:

@@ -1,4 +1,4 @@
-"""Terraform + YAML under --infra -> SecretsInventory."""
+"""Terraform + YAML under --infra -> SecretsInventory (the scalars SEC-004 reads: written.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from policies.model import Location
+from policies.secrets import written
 from policies.secrets.model import (
     EsoObject,
     ExternalSecret,
@@ -15,21 +16,23 @@ from policies.secrets.model import (
     SecretsInventory,
     StateLeak,
 )
+from policies.sources import Sources
 from policies.terraform import TfProject, TfResource, blocks, json_value, text_of
 from policies.tfeval import Unknown
 from policies.yamlfile import LineDict, YamlFile, mapping, sequence
 
-SECRETISH = re.compile(
-    r"(?i)(password|passwd|secret|token|api_?key|private_?key|client_?secret|credentials?)$"
-)
 _VALUE_ATTRIBUTES = ("secret_string_wo", "secret_string", "secret_binary")
-_LITERAL_SECRET_ATTRIBUTES = {"secret_string", "password", "master_password", "token", "api_key"}
 _STATE_RESOURCES = ("random_password", "random_string")
 _SECRET_TYPES = ("aws_secretsmanager_secret", "aws_secretsmanager_secret_version")
 
 
-def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInventory:
+def read_static(
+    project: TfProject, yaml_files: list[YamlFile], sources: Sources | None = None
+) -> SecretsInventory:
+    """The tree's secrets; `sources` (the project's own files when not given) for the values
+    written in Terraform, tfvars and YAML."""
     inv = SecretsInventory()
+    sources = sources or Sources(project.base)
     secrets = {
         res.address: _secret(project, res) for res in project.of_type("aws_secretsmanager_secret")
     }
@@ -48,8 +51,10 @@ def read_static(project: TfProject, yaml_files: list[YamlFile]) -> SecretsInvent
             if isinstance(days, Unknown):
                 secret.unknowns["rotation"] = days
     inv.secrets = list(secrets.values())
-    _terraform_plaintext(project, inv)
+    _state_leaks(project, inv)
+    written.read_terraform(sources, inv)
     for file in yaml_files:
+        written.read_yaml(file, sources, inv)
         for document in file.documents:
             _yaml_document(file, document, inv)
     return inv
@@ -101,9 +106,9 @@ def _days(rules: dict[str, Any]) -> int | None:
     return None
 
 
-def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
+def _state_leaks(project: TfProject, inv: SecretsInventory) -> None:
     for res in project.resources:
-        inv.candidates += res.type in _STATE_RESOURCES or res.type in _SECRET_TYPES
+        inv.state_candidates += res.type in _STATE_RESOURCES or res.type in _SECRET_TYPES
         if res.type in _STATE_RESOURCES:
             inv.state_leaks.append(
                 StateLeak(
@@ -127,39 +132,6 @@ def _terraform_plaintext(project: TfProject, inv: SecretsInventory) -> None:
                             ),
                         )
                     )
-        for attribute, value in res.raw.items():  # as written: a variable's value is not
-            inv.candidates += attribute in _LITERAL_SECRET_ATTRIBUTES  # written here
-            if attribute in _LITERAL_SECRET_ATTRIBUTES and _literal(value):
-                inv.plaintext.append(
-                    Plaintext(
-                        f"{res.address}.{attribute}",
-                        "secret written as a literal",
-                        Location(res.path, project.attr_line(res.path, res.body, attribute)),
-                    )
-                )
-    for variable in project.variables:
-        if not SECRETISH.search(variable.name):
-            continue
-        inv.candidates += 1
-        where = Location(variable.path, variable.line)
-        if not variable.sensitive:
-            inv.plaintext.append(Plaintext(f"var.{variable.name}", "not marked sensitive", where))
-        if _literal(variable.default):
-            inv.plaintext.append(Plaintext(f"var.{variable.name}", "literal default value", where))
-    for assignment in project.tfvars:
-        inv.candidates += bool(SECRETISH.search(assignment.name))
-        if SECRETISH.search(assignment.name) and _literal(assignment.value):
-            inv.plaintext.append(
-                Plaintext(
-                    assignment.name,
-                    "secret written in a tfvars file",
-                    Location(assignment.path, assignment.line),
-                )
-            )
-
-
-def _literal(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and "${" not in value
 
 
 def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
@@ -172,7 +144,6 @@ def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
     if kind == "ExternalSecret" and api.startswith("external-secrets.io/"):
         inv.external.append(_external_secret(file, doc))
     elif kind == "Secret" and api == "v1":
-        inv.candidates += 1
         for field in ("data", "stringData"):
             if doc.get(field):
                 inv.plaintext.append(
@@ -182,33 +153,6 @@ def _yaml_document(file: YamlFile, doc: Any, inv: SecretsInventory) -> None:
                         Location(file.path, doc.line_of(field)),
                     )
                 )
-    elif "apiVersion" not in doc and "jobs" not in doc:
-        _values_plaintext(file, doc, inv, "")
-
-
-def _values_plaintext(file: YamlFile, node: Any, inv: SecretsInventory, path: str) -> None:
-    """Helm values: a secret-looking key with a literal value."""
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            _values_plaintext(file, item, inv, f"{path}[{i}]")
-    if not isinstance(node, LineDict):
-        return
-    for key, value in node.items():
-        name = f"{path}.{key}" if path else str(key)
-        secretish = isinstance(key, str) and SECRETISH.search(key) is not None
-        inv.candidates += secretish
-        if (
-            secretish
-            and not key.lower().startswith("existing")
-            and _literal(value)
-            and not str(value).startswith("{{")
-        ):
-            inv.plaintext.append(
-                Plaintext(
-                    name, "secret written in Helm values", Location(file.path, node.line_of(key))
-                )
-            )
-        _values_plaintext(file, value, inv, name)
 
 
 def _external_secret(file: YamlFile, doc: LineDict) -> ExternalSecret:

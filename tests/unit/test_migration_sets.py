@@ -81,3 +81,18 @@ def test_an_include_cycle_reads_each_file_once(tmp_path):
     )
     inventory = read_static(sources)
     assert sorted(inventory.tables) == ["public.a", "public.b"]
+
+
+def test_a_set_without_tables_is_judged_without_raising(tmp_path):
+    sources = _write(
+        tmp_path,
+        {
+            "roles/000_roles.sql": "CREATE ROLE api LOGIN;\nGRANT postgres TO api;\n",
+            "db/001.sql": TABLE.format("notes"),
+        },
+    )
+    inventory = read_static(sources)
+    catalog = load_catalog()
+    for pid, body in all_checks().items():
+        if catalog[pid].family == "rls" and "static" in catalog[pid].tiers:
+            body(inventory, catalog[pid])

@@ -32,17 +32,17 @@ def test_renamed_secret_key_fails_the_external_secret_check_naming_both_files(tm
 @pytest.mark.live
 def test_no_secret_value_reaches_any_output(tmp_path, aws_target, secrets_static):
     """Canaries: a password in the deployed DB credential (read and rotated by the live tier)
-    and one written in Helm values (reported by SEC-004). Neither, nor the rotated password,
-    may appear in the terminal output, JUnit, SARIF or the summary."""
+    and one written in a container env entry of Helm values (reported by SEC-004). Neither,
+    nor the rotated password, may appear in the terminal output, JUnit, SARIF or the summary."""
     aws_target = aws_target.get()
     if aws_target.endpoint is None:
         pytest.skip("plants a canary in a deployed secret: runs only against a local endpoint")
     canary_values = "canary-helm-7c1e0b9a"
     infra = infra_copy(
         tmp_path,
-        "k8s/monitoring/prometheus-values.yaml",
-        "grafana:\n",
-        f"grafana:\n  adminPassword: {canary_values}\n",
+        "k8s/monitoring/dcgm-exporter-values.yaml",
+        "kubeletPath:",
+        f"extraEnv:\n  - name: DCGM_REMOTE_PASSWORD\n    value: {canary_values}\nkubeletPath:",
     )
     sm = aws_target.client("secretsmanager")
     db = next(s for s in secrets_static.secrets if "password" in (s.json_keys or []))
