@@ -85,7 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--waf-probe-url",
         default=None,
         help="send a bounded set of attack requests (SQLi, XSS, oversized body) to this URL "
-        "and expect 403 from the WAF",
+        "and expect 403 from the WAF, and the repository's reproducible WAF cases to its origin",
     )
     group.addoption("--kube-context", default=None, help="kubeconfig context for live kube probes")
     group.addoption(
