@@ -9,13 +9,14 @@ from policies.targets.stack import free_port
 from tests.helpers import junit_failures, run_suite, suite
 
 
-def _server(blocks: bool):
+def _serve(status):
+    """A loopback endpoint answering each request with status(path, headers, body length)."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self):
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
-            attack = "%27" in self.path or "script" in self.path or length > 8192
-            self.send_response(403 if blocks and attack else 200)
+            self.send_response(status(self.path, self.headers, length))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -27,6 +28,14 @@ def _server(blocks: bool):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def _server(blocks: bool):
+    def status(path, headers, length):
+        attack = "%27" in path or "script" in path or length > 8192
+        return 403 if blocks and attack else 200
+
+    return _serve(status)
 
 
 @pytest.mark.parametrize("blocks", [True, False], ids=["blocking-waf", "open-origin"])
@@ -60,24 +69,11 @@ def _origin(honours_upload_exception: bool):
     User-Agent and a body over 8 KB outside the upload path get 403 (or every large body, when
     the upload exception is not honoured)."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            upload = honours_upload_exception and self.path.startswith("/api/v1/images/upload")
-            blocked = not self.headers.get("User-Agent") or (length > 8192 and not upload)
-            self.send_response(403 if blocked else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def status(path, headers, length):
+        upload = honours_upload_exception and path.startswith("/api/v1/images/upload")
+        return 403 if not headers.get("User-Agent") or (length > 8192 and not upload) else 200
 
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args):
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return _serve(status)
 
 
 @pytest.mark.parametrize("honours", [True, False], ids=["as-declared", "upload-blocked"])
