@@ -12,6 +12,9 @@
     max_limit = 1000
     severity = "critical"
 
+    [hosts]                            # node family: roles of the --hosts URIs (fnmatch)
+    "kubectl://dcgm-exporter-*" = ["gpu-node"]
+
 An unknown key, family, policy id or parameter, or a value of another type than the catalog's
 default, is one error naming the file, the key and its line."""
 
@@ -26,7 +29,8 @@ from typing import Any
 from policies.model import SEVERITIES, Policy
 
 CONFIG_NAME = "pingvas-policy.toml"
-TOP_KEYS = {"require", "exclude", "waivers", "family", "policy"}
+TOP_KEYS = {"require", "exclude", "waivers", "family", "policy", "hosts"}
+HOST_ROLES = ("gpu-node", "generation-pod", "log-shipper")
 
 
 class ConfigError(Exception):
@@ -41,6 +45,7 @@ class Config:
     waivers: Path | None = None
     family_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     policy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # URI pattern -> roles
 
     def effective(self, catalog: dict[str, Policy]) -> dict[str, Policy]:
         """The catalog with this repository's parameters and severities applied."""
@@ -120,6 +125,7 @@ def load_config(path: Path | None, catalog: dict[str, Policy], families: set[str
         waivers=(path.parent / waivers).resolve() if waivers else None,
         family_params=family_params,
         policy_params=policy_params,
+        hosts=_hosts(where, data),
     )
 
 
@@ -149,6 +155,24 @@ def _tables(where: _Locator, data: dict[str, Any], key: str) -> dict[str, dict[s
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise where.error(key, f"[{key}.<name>] tables expected")
     return value
+
+
+def _hosts(where: _Locator, data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """[hosts]: a --hosts URI or fnmatch pattern -> its roles, each one of HOST_ROLES."""
+    value = data.get("hosts", {})
+    if not isinstance(value, dict):
+        raise where.error("hosts", "[hosts]: a table of host URI = [roles] expected")
+    hosts = {}
+    for uri, roles in value.items():
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise where.error(uri, f"[hosts] {uri}: a list of roles expected")
+        for role in roles:
+            if role not in HOST_ROLES:
+                raise where.error(
+                    uri, f"[hosts] {uri}: unknown role {role!r} (known: {', '.join(HOST_ROLES)})"
+                )
+        hosts[uri] = tuple(roles)
+    return hosts
 
 
 def _check_type(where: _Locator, table: str, key: str, value: Any, default: Any) -> None:

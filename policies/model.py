@@ -106,6 +106,7 @@ class Resource:
       audit), tool, helm-chart
     - logging: fluent-bit-section ("[OUTPUT] <name>")
     - k8s: manifest, external-secret and pod (namespace, name), daemonset ([namespace,] name)
+    - node: host, host-port, process, endpoint, query-metric, env, file, fluent-bit-section
     - sources: file, terraform-block"""
 
     kind: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -48,8 +49,9 @@ class Prometheus:
             stop()
 
 
-def serve_file(body: bytes) -> tuple[str, Any]:
-    """Serve one exposition-format payload on a free loopback port; returns (address, stop)."""
+def serve_file(body: bytes, port: int | None = None) -> tuple[str, Any]:
+    """Serve one exposition-format payload on loopback (`port`, else a free one); returns
+    (address, stop)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server API
@@ -62,18 +64,32 @@ def serve_file(body: bytes) -> tuple[str, Any]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
+    except OSError as exc:
+        raise StackError(f"port {port} is busy on this machine: {exc.strerror}") from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"127.0.0.1:{server.server_port}", lambda: (server.shutdown(), server.server_close())
 
 
-def serve_app(app_root: Path, module: str) -> tuple[str, Any]:
-    """Run an ASGI app (module:attribute) with uvicorn on a free loopback port."""
+def serve_app(
+    app_root: Path,
+    module: str,
+    port: int | None = None,
+    prefix: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[str, Any]:
+    """Run an ASGI app (module:attribute) with uvicorn on loopback (`port`, else a free one),
+    its command after `prefix` (e.g. one changing its user) and with exactly `env` if given."""
     import requests
 
-    port = free_port()
+    if port is None:
+        port = free_port()
+    elif not port_free(port):
+        raise StackError(f"port {port} is busy on this machine: {module} cannot listen on it")
     process = spawn(
         [
+            *prefix,
             sys.executable,
             "-m",
             "uvicorn",
@@ -86,6 +102,7 @@ def serve_app(app_root: Path, module: str) -> tuple[str, Any]:
             "warning",
         ],
         cwd=app_root,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -103,6 +120,16 @@ def serve_app(app_root: Path, module: str) -> tuple[str, Any]:
         stop()
         raise
     return f"127.0.0.1:{port}", stop
+
+
+def port_free(port: int) -> bool:
+    """Whether nothing listens on the loopback TCP port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def start(jobs: list[dict[str, Any]]) -> Prometheus:
@@ -243,13 +270,11 @@ def _jobs(metrics_static: Any, stand_ins: dict[str, str]) -> tuple[list[Any], li
     return jobs, without
 
 
-def _stand_ins(metrics_static: Any, sources: Sources, stops: list[Any]) -> dict[str, str]:
-    """Start each app found with prometheus_client metrics (the one module of its service
-    defining `app = FastAPI(...)`) and serve the dcgm-exporter payload; producer -> address.
-    Two candidate modules for one app fail naming both: the code run must be unambiguous."""
-    from policies.targets.stack import bring_up
-
-    stand_ins: dict[str, str] = {}
+def app_entries(metrics_static: Any, sources: Sources) -> dict[str, tuple[Path, str]]:
+    """Each app found with prometheus_client metrics -> (its service root, module:app): the one
+    module of its service defining `app = FastAPI(...)`. Two candidate modules for one app fail
+    naming both: the code run must be unambiguous."""
+    found: dict[str, tuple[Path, str]] = {}
     for app, where in metrics_static.apps.items():
         root = where.path.parents[1]
         entries = []
@@ -264,9 +289,21 @@ def _stand_ins(metrics_static: Any, sources: Sources, stops: list[Any]) -> dict[
         if len(entries) > 1:
             names = ", ".join(str(p) for p in entries)
             pytest.fail(f"{app}: two modules define the app ({names}): not run", pytrace=False)
-        if not entries:
-            continue
-        target = ".".join(entries[0].relative_to(root).with_suffix("").parts) + ":app"
+        if entries:
+            found[app] = (
+                root,
+                ".".join(entries[0].relative_to(root).with_suffix("").parts) + ":app",
+            )
+    return found
+
+
+def _stand_ins(metrics_static: Any, sources: Sources, stops: list[Any]) -> dict[str, str]:
+    """Start each app found (app_entries) and serve the dcgm-exporter payload; producer ->
+    address."""
+    from policies.targets.stack import bring_up
+
+    stand_ins: dict[str, str] = {}
+    for app, (root, target) in app_entries(metrics_static, sources).items():
         address, stop = bring_up(lambda root=root, target=target: serve_app(root, target))
         stand_ins[app] = address
         stops.append(stop)
