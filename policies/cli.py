@@ -30,7 +30,18 @@ def arguments(args: list[str]) -> list[str]:
         head += ["-o", f"cache_dir={cache_home() / 'pytest'}"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         head += ["-p", "policies.plugin"]
+    if "--assert" not in given:  # the suite's checks report findings, not assertion diffs:
+        head += ["--assert=plain"]  # no module is rewritten (and re-rewritten without .pyc)
+    if _static_only(args) and not any(a.startswith("--hypothesis") for a in args):
+        head += ["-p", "no:hypothesispytest"]  # its summary hook imports hypothesis (~1 s)
     return [*head, *args]
+
+
+def _static_only(args: list[str]) -> bool:
+    """Whether the run selects the static tier only (`-m static`), which uses no Hypothesis."""
+    marks = [b for a, b in zip(args, args[1:], strict=False) if a == "-m"]
+    marks += [a[2:] for a in args if a.startswith("-m") and len(a) > 2 and a[2] != "-"]
+    return bool(marks) and all(m.strip() == "static" for m in marks)
 
 
 def main(argv: list[str] | None = None) -> int:
