@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import hcl2
 import pytest
 
+from policies.hcl_ts import VERSION as HCL_FRONT_END
 from policies.sources import HCL_PARSER
 from tests.helpers import ROOT, SUITE, junit_failures
 
@@ -209,7 +210,8 @@ def test_a_planted_parse_cache_entry_changes_no_verdict(tmp_path):
     cache = tmp_path / "pytest-cache"
     entries = cache / "d" / "pingvas-hcl"
     entries.mkdir(parents=True)
-    digest = hashlib.sha256(f"{HCL_PARSER}\0{WAF_WITHOUT_GROUPS}".encode()).hexdigest()
+    key = f"{HCL_PARSER} {HCL_FRONT_END}\0{WAF_WITHOUT_GROUPS}"  # the default front end's entry
+    digest = hashlib.sha256(key.encode()).hexdigest()
     forged = json.dumps(hcl2.loads('provider "aws" {}\n', with_meta=True))  # no Web ACL at all
     (entries / f"{digest}.json").write_text(forged)
     honest, _ = scan(tree, tmp_path / "honest", "-k", "WAF")
