@@ -6,10 +6,11 @@ for the check and never shown."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,9 @@ _AS_WRITTEN = Scope(
 )
 
 
+_KEY = re.compile(r'^\s*(?:"([^"\n]+)"|([^\s"=:]+))\s*[=:]')  # the key a line assigns
+
+
 def scalar(value: Any) -> bool:
     """A value that can be a credential: text or a number (booleans and null are not)."""
     return isinstance(value, str | int | float) and not isinstance(value, bool)
@@ -61,6 +65,18 @@ class _File:
     shape: str
     holder: str
     out: list[Written]
+    _keyed: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    def keyed(self) -> dict[str, list[int]]:
+        """Each key written as `key = ...` / `"key": ...` / `key: ...` -> its lines, in order
+        (one pass over the file, however many attributes are located in it)."""
+        if self._keyed is None:
+            self._keyed = {}
+            for number, line in enumerate(self.lines, start=1):
+                match = _KEY.match(line)
+                if match:
+                    self._keyed.setdefault(match[1] or match[2], []).append(number)
+        return self._keyed
 
     def add(self, name: str, keys: tuple[str, ...], shown: str, value: Any, line: int) -> None:
         if scalar(value):
@@ -238,11 +254,9 @@ def _span(f: _File, body: dict[str, Any]) -> tuple[int, int]:
 
 def _attr_line(f: _File, start: int, end: int, key: str) -> int:
     """The line of `key = ...` (`"key": ...` in JSON, `key: ...` in an object) in start..end."""
-    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*[=:]')
-    for number in range(max(start, 1), min(end, len(f.lines)) + 1):
-        if pattern.match(f.lines[number - 1]):
-            return number
-    return start
+    lines = f.keyed().get(key, [])
+    at = bisect.bisect_left(lines, max(start, 1))
+    return lines[at] if at < len(lines) and lines[at] <= end else start
 
 
 def _attributes(f: _File, body: dict[str, Any], holder: str) -> None:
