@@ -4,7 +4,9 @@
       --skip-download`, installed by `--checkov` into .venv-checkov);
   (b) synthetic trees (N copies of infra's modules): the static tier cold (`--cache-clear`),
       warm (parse cache kept), cold with `-n 2`, Checkov, and python-hcl2 alone (the floor);
-  (c) the live tier's split (services, terraform, probes) against the bare steps it wraps;
+  (c) the live tier cold (`--cache-clear`: terraform applies and the apply is recorded) and
+      warm (the next run: the recorded apply replayed), split by service, against the bare
+      steps it wraps;
 
 prints the tables and writes them to reports/benchmark.md.
 
@@ -34,7 +36,14 @@ from synthetic import ROOT, generate  # noqa: E402
 
 CHECKOV_VENV = ROOT / ".venv-checkov"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-TARGETS = {"infra": 0.3, "cold": 1 / 7, "warm": 1 / 40, "per_file": 1.10, "live": 1.5}
+TARGETS = {
+    "infra": 0.3,
+    "cold": 1 / 7,
+    "warm": 1 / 40,
+    "per_file": 1.10,
+    "live": 1.5,
+    "warm_live": 0.25,
+}
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:
@@ -83,12 +92,16 @@ def install_checkov() -> None:
         subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "-q", "checkov"], check=True)
 
 
-def live_tier(reports: Path) -> tuple[float, dict[str, float]]:
-    """The live tier as users run it; the plugin prints each local service's start time."""
-    wall, out = pytest_run(ROOT / "infra", reports, "-m", "live")
-    line = next((x for x in out.splitlines() if x.startswith("pingvas local services:")), "")
+def live_tier(reports: Path, *extra: str) -> tuple[float, dict[str, float], str]:
+    """The live tier as users run it: wall time, each local service's start as the plugin prints
+    it, and how the stack's deployment came to be (replayed or applied)."""
+    cache = f"cache_dir={ROOT / '.pytest_cache'}"  # one cache whatever rootdir pytest picks
+    wall, out = pytest_run(ROOT / "infra", reports, "-m", "live", "-o", cache, *extra)
+    lines = out.splitlines()
+    line = next((x for x in lines if x.startswith("pingvas local services:")), "")
     steps = {m[0]: float(m[1]) for m in re.findall(r"([a-z][a-z +]*?[a-z]) ([\d.]+) s", line)}
-    return wall, steps
+    note = next((x for x in lines if x.startswith("pingvas local stack:")), "")
+    return wall, steps, note.removeprefix("pingvas local stack: ")
 
 
 def bare_services(work: Path) -> dict[str, float]:
@@ -135,6 +148,41 @@ def _package(filename: str) -> str:
     return "python (stdlib, builtins)"
 
 
+def live_section(reports: Path, work: Path) -> list[str]:
+    """The live tier cold, then warm, and the bare services: the benchmark's live table."""
+    cold, cold_steps, cold_note = live_tier(reports, "--cache-clear")
+    warm, warm_steps, warm_note = live_tier(reports)
+    bare = bare_services(work)
+    steps = list(dict.fromkeys([*cold_steps, *warm_steps]))
+    lines = [
+        "",
+        "## Live tier (`pytest policies/suite -m live`, embedded local stack)",
+        "",
+        "Cold: `--cache-clear` (no recording: terraform applies, and the apply is"
+        " recorded); warm: the next run, no file under infra/ changed (the recorded"
+        " apply is replayed into a fresh moto, every answer compared). PostgreSQL and"
+        " Prometheus start beside the stack, so steps overlap and do not add up.",
+        "",
+        "| step | cold (s) | warm (s) | bare (s) |",
+        "|---|---|---|---|",
+        *(
+            f"| {step} | {seconds(cold_steps.get(step))} | {seconds(warm_steps.get(step))}"
+            f" | {seconds(bare.get(step))} |"
+            for step in steps
+        ),
+        f"| **total (wall)** | **{seconds(cold)}** | **{seconds(warm)}** |"
+        f" **{seconds(sum(bare.values()))}** |",
+        "",
+        f"- cold: {cold_note}",
+        f"- warm: {warm_note}",
+        "",
+        f"Warm / cold live tier: {warm / cold:.2f} x (target <= {TARGETS['warm_live']})."
+        f" Cold live tier / bare services: {cold / sum(bare.values()):.2f} x"
+        f" (target <= {TARGETS['live']}).",
+    ]
+    return lines
+
+
 def ratio(ours: float | None, other: float | None) -> str:
     return f"{ours / other:.3f}" if ours and other else "n/a"
 
@@ -157,7 +205,8 @@ def main() -> None:
         f"One run of `benchmarks/run.py`, {time.strftime('%Y-%m-%d')}, Python"
         f" {platform.python_version()}, {os.cpu_count()} CPUs. Targets: infra cold <= 0.3 x"
         " Checkov; 4,000 files cold <= 1/7 (0.143), warm <= 1/40 (0.025); per-file cost at"
-        " 4,000 within 10% of 1,000; live tier <= 1.5 x bare services.",
+        " 4,000 within 10% of 1,000; live tier <= 1.5 x bare services; warm live tier <= 0.25 x"
+        " cold.",
         "",
         "## Static tier",
         "",
@@ -205,25 +254,7 @@ def main() -> None:
             *(f"| {name} | {share:.0%} |" for name, share in shares[:8]),
         ]
         if not args.no_live:
-            wall, steps = live_tier(reports)
-            bare = bare_services(work)
-            services = sum(steps.values())
-            lines += [
-                "",
-                "## Live tier (`pytest policies/suite -m live`, embedded local stack)",
-                "",
-                "| step | in the live tier (s) | bare (s) |",
-                "|---|---|---|",
-                *(
-                    f"| {step} | {seconds(value)} | {seconds(bare.get(step))} |"
-                    for step, value in steps.items()
-                ),
-                f"| probes, scenarios, pytest (the rest) | {seconds(wall - services)} | |",
-                f"| **total** | **{seconds(wall)}** | **{seconds(sum(bare.values()))}** |",
-                "",
-                f"Live tier / bare services: {wall / sum(bare.values()):.2f} x"
-                f" (target <= {TARGETS['live']}).",
-            ]
+            lines += live_section(reports, work)
     text = "\n".join(lines) + "\n"
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports" / "benchmark.md").write_text(text)

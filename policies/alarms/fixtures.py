@@ -89,8 +89,8 @@ def _subscribe(target: Any, alarms_static: Any) -> tuple[str, Any, Any]:
         TopicArn=topics[0], Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True
     )["SubscriptionArn"]
 
-    def received(marker: str) -> bool:
-        deadline = time.monotonic() + DELIVERY_WAIT_S
+    def received(marker: str, wait_s: float = DELIVERY_WAIT_S) -> bool:
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             for message in sqs.receive_message(
                 QueueUrl=queue, WaitTimeSeconds=1, MaxNumberOfMessages=10

@@ -70,10 +70,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def shared_timings(config: pytest.Config) -> dict[str, float]:
     """The bring-up timings of the stack the workers shared (controller), if any."""
+    return dict(_shared_state(config).get("timings", {}))
+
+
+def _shared_state(config: pytest.Config) -> dict[str, Any]:
     shared = config.stash.get(SHARED_STACK, None)
     if shared and (shared / "stack.json").exists():
-        return dict(json.loads((shared / "stack.json").read_text()).get("timings", {}))
+        return dict(json.loads((shared / "stack.json").read_text()))
     return {}
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """How the local stack's deployment came to be: replayed (warm) or applied (cold), why."""
+    from policies.targets.stack import STACK_NOTE
+
+    note = _shared_state(config).get("note") or config.stash.get(STACK_NOTE, "")
+    if note:
+        terminalreporter.write_line(f"pingvas local stack: {note}")
+
+
+def warm_store(
+    config: pytest.Config, infra: Path, roots: list[Path], sources: Sources
+) -> Any | None:
+    """Where the recorded apply of this tree's key is kept: pytest's cache directory (none
+    with -p no:cacheprovider; emptied by --cache-clear)."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return None
+    from policies.targets.stack import find_mirror
+    from policies.targets.warm import WarmStore, stack_key
+
+    return WarmStore(cache.mkdir("pingvas-stack"), stack_key(infra, roots, sources, find_mirror()))
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +121,13 @@ def aws_target(
     if target == "localstack" or endpoint:
         yield Lazy(lambda: AwsTarget(endpoint or "http://localhost:4566", local_credentials=True))
         return
-    from policies.targets.stack import STACK_TIMINGS, bring_up, local_stack, shared_stack
+    from policies.targets.stack import (
+        STACK_NOTE,
+        STACK_TIMINGS,
+        bring_up,
+        local_stack,
+        shared_stack,
+    )
 
     stacks: list[Any] = []
 
@@ -114,23 +147,75 @@ def aws_target(
                 " pass --allow-exec to apply them anyway",
                 pytrace=False,
             )
+        store = warm_store(pytestconfig, infra_dir, roots, sources)
         shared = getattr(pytestconfig, "workerinput", {}).get(SHARED_STACK_INPUT)
         if shared:  # a pytest-xdist worker: one stack for all workers, stopped by the controller
-            state = shared_stack(Path(shared), infra_dir, roots)
+            state = shared_stack(Path(shared), infra_dir, roots, store)
             if "unavailable" in state:
                 pytest.skip(state["unavailable"])
             if "error" in state:
                 pytest.fail(state["error"], pytrace=False)
             return AwsTarget(state["endpoint"], local_credentials=True)
         workdir = tmp_path_factory.mktemp("local-stack")
-        stack = bring_up(lambda: local_stack(workdir, infra_dir, roots))
+        stack = bring_up(lambda: local_stack(workdir, infra_dir, roots, store))
         stacks.append(stack)
         pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(stack.timings)
+        pytestconfig.stash[STACK_NOTE] = stack.note
         return AwsTarget(stack.endpoint, local_credentials=True)
 
     yield Lazy(start)
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_services_side_by_side(request: pytest.FixtureRequest) -> None:
+    """On --target local, the embedded PostgreSQL and Prometheus that the selected live tests
+    need begin their bring-up at the session's first test, in threads, beside the local
+    stack's; a test that needs one waits for it (stack.Early)."""
+    config = request.config
+    if config.getoption("--target") != "local" or config.getoption("--aws-endpoint"):
+        return
+    from policies.targets.stack import SIDE_BY_SIDE
+
+    wanted = _live_fixtures(request)
+    config.stash[SIDE_BY_SIDE] = True
+    try:
+        for name in ("pg_cluster", "prometheus_target"):
+            if name in wanted:
+                request.getfixturevalue(name)
+    finally:
+        config.stash[SIDE_BY_SIDE] = False
+
+
+def _live_fixtures(request: pytest.FixtureRequest) -> set[str]:
+    """Every fixture the selected live tests use, transitively (their probes' needs and their
+    families' live inventories included)."""
+    from policies.registry import families
+    from policies.session import settings
+
+    catalog = settings(request.config).catalog
+    pending: list[tuple[str, pytest.Item]] = []
+    for item in request.session.items:
+        if item.get_closest_marker("live") is None:
+            continue
+        pending += [(name, item) for name in item.fixturenames]
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        if case is not None and case.probe is not None:
+            pending += [(name, item) for name in case.probe.needs]
+        elif case is not None and case.policy_id in catalog:
+            live = families()[catalog[case.policy_id].family].live
+            pending += [(live, item)] if live else []
+    seen: set[str] = set()
+    manager = request._fixturemanager
+    while pending:
+        name, item = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for definition in manager.getfixturedefs(name, item) or []:
+            pending += [(arg, item) for arg in definition.argnames]
+    return seen
 
 
 def live_read(target: AwsTarget, what: str, read: Callable[[], T]) -> T:

@@ -24,6 +24,7 @@ from policies.redact import excerpt, register
 from policies.sources import SourceError, Sources
 from policies.targets.stack import (
     STACK_TIMINGS,
+    Early,
     StackError,
     StackUnavailable,
     bring_up,
@@ -213,7 +214,9 @@ def pg_cluster(pytestconfig: pytest.Config, sources: Sources) -> Iterator[Lazy[P
             pytest.fail(failure[:400], pytrace=False)
         return cluster
 
-    yield Lazy(start)
+    early = Early(pytestconfig, start)
+    yield Lazy(early)
+    early.settle()
     for cluster in started:
         cluster.stop()
 

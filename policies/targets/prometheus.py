@@ -25,7 +25,14 @@ import yaml
 from policies.lazy import Lazy
 from policies.posture import require_local_code
 from policies.sources import SourceError, Sources
-from policies.targets.stack import StackError, StackUnavailable, free_port, spawn, stop_process
+from policies.targets.stack import (
+    Early,
+    StackError,
+    StackUnavailable,
+    free_port,
+    spawn,
+    stop_process,
+)
 
 START_TIMEOUT_S = 30
 HTTP_TIMEOUT_S = 10
@@ -245,7 +252,10 @@ def prometheus_target(
         timings["prometheus first scrapes"] = time.monotonic() - started
         return prometheus, without
 
-    yield Lazy(given if url else embedded)
+    early = None if url else Early(pytestconfig, embedded)
+    yield Lazy(early or given)
+    if early is not None:
+        early.settle()
     for prometheus in running:
         prometheus.stop()
 

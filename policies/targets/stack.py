@@ -13,13 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 
 from policies.redact import excerpt
+from policies.targets.warm import WarmStore, read_recording, replay
 
 MOTO_START_TIMEOUT_S = 30
 TERRAFORM_TIMEOUT_S = 900
@@ -49,6 +51,8 @@ MIRROR_CANDIDATES = (
 
 
 STACK_TIMINGS = pytest.StashKey[dict[str, float]]()  # bring-up steps, for the run's summary
+STACK_NOTE = pytest.StashKey[str]()  # warm (replayed) or cold (applied), and why
+SIDE_BY_SIDE = pytest.StashKey[bool]()  # set while services are asked to start in the background
 
 
 class StackUnavailable(Exception):
@@ -80,6 +84,28 @@ def bring_up(start: Callable[[], T], cleanup: Callable[[], Any] | None = None) -
     pytest.fail(str(error), pytrace=False)
 
 
+class Early(Generic[T]):
+    """A local service's bring-up, begun at once in a thread when the run asks for services
+    side by side (SIDE_BY_SIDE), else on the first call; calling it returns the service or
+    raises what the bring-up raised (skip, failure), every time."""
+
+    def __init__(self, config: pytest.Config, start: Callable[[], T]) -> None:
+        self._start = start
+        self._future: Future[T] | None = None
+        if config.stash.get(SIDE_BY_SIDE, False):
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingvas-early")
+            self._future = pool.submit(start)
+            pool.shutdown(wait=False)
+
+    def __call__(self) -> T:
+        return self._future.result() if self._future is not None else self._start()
+
+    def settle(self) -> None:
+        """Wait for a bring-up still running (teardown: what it starts is then stopped)."""
+        if self._future is not None:
+            self._future.exception()  # waits; what it raised is the caller's
+
+
 def spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     """Start a service or tool in its own process group (session), so that stopping it also
     stops what it started (terraform's provider plugins), and a Ctrl-C meant for the suite does
@@ -108,6 +134,19 @@ class LocalStack:
     process: subprocess.Popen[bytes]
     workdir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # how the deployment came to be: replayed (warm) or applied, and why
+
+    @property
+    def recording(self) -> Path:
+        return self.workdir / "recording.jsonl"
+
+    def recorder(self, switch: str) -> None:
+        """Start or stop recording Terraform's requests and moto's answers (warm.Recorder)."""
+        import requests
+
+        from policies.targets.warm import CONTROL
+
+        requests.post(f"{self.endpoint}{CONTROL}{switch}", timeout=5).raise_for_status()
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -115,19 +154,30 @@ class LocalStack:
 
 
 def start_moto(workdir: Path) -> LocalStack:
-    """moto server on a free loopback port, ready to answer."""
+    """moto server on a free loopback port, one request at a time, its ids seeded
+    (warm.serve), ready to answer."""
     try:
         import moto.server  # noqa: F401
     except ImportError as exc:
         raise StackUnavailable("moto server not installed: pip install 'moto[server]'") from exc
     import requests  # a live client: imported by the live tier only
 
+    from policies.targets.warm import SEED
+
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     with (workdir / "moto.log").open("wb") as log:
         process = spawn(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "policies.targets.warm",
+                str(port),
+                str(workdir / "recording.jsonl"),
+            ],
+            cwd=workdir,  # never the scanned repository: nothing of it is importable
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -139,8 +189,9 @@ def start_moto(workdir: Path) -> LocalStack:
             try:
                 requests.get(f"{endpoint}/moto-api/", timeout=1)
             except requests.RequestException:
-                time.sleep(0.1)
+                time.sleep(0.05)
                 continue
+            requests.post(f"{endpoint}/moto-api/seed?a={SEED}", timeout=5).raise_for_status()
             # moto cannot run Lambda code without Docker: keep functions as records only.
             requests.post(
                 f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
@@ -190,11 +241,21 @@ def workspace(infra: Path, workdir: Path) -> Workspace:
     if terraform is None:
         raise StackUnavailable("terraform not on PATH: install Terraform >= 1.11 for the live tier")
     copy = workdir / "infra"
-    shutil.copytree(
-        infra,
-        copy,
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__"),
-    )
+    skipped = shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__")
+    inside = Path(os.path.realpath(infra))
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        """What is not copied: Terraform's own state and caches, and every link that resolves
+        outside the tree (never read for Terraform; SRC-002 reports it)."""
+        outward = {
+            n
+            for n in names
+            if os.path.islink(os.path.join(directory, n))
+            and not Path(os.path.realpath(os.path.join(directory, n))).is_relative_to(inside)
+        }
+        return set(skipped(directory, names)) | outward
+
+    shutil.copytree(infra, copy, ignore=ignore)
     tmp = workdir / "tmp"  # terraform's plugin sockets: removed with the workdir
     tmp.mkdir(exist_ok=True)
     env = {
@@ -245,20 +306,74 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
         )
 
 
-def local_stack(workdir: Path, infra: Path, roots: list[Path]) -> LocalStack:
-    """moto started and infra's roots applied into it; stopped again when a step fails or the
-    run is interrupted (SIGINT, SIGTERM) during bring-up."""
+def local_stack(
+    workdir: Path, infra: Path, roots: list[Path], store: WarmStore | None = None
+) -> LocalStack:
+    """moto started and infra's roots applied into it: replayed from the store when it holds
+    the recording of this key and every answer matches it (warm), else applied by terraform
+    (and recorded into the store). Stopped again when a step fails or the run is interrupted
+    (SIGINT, SIGTERM) during bring-up."""
     workdir.mkdir(parents=True, exist_ok=True)
-    stack = start_moto(workdir)
+    entry = store.load() if store is not None else None
+    cold = _cold_reason(store)
+    if store is not None and entry is not None:
+        stack = _replayed(workdir / "warm", store, entry)
+        if stack.note.startswith("warm"):
+            return stack
+        cold = stack.note
+    recording = store is not None and "cold" not in store.key
+    stack = start_moto(workdir / "cold")
     try:
+        if recording:
+            stack.recorder("start")
         apply_roots(stack, infra, roots)
+        if recording:
+            assert store is not None
+            stack.recorder("stop")
+            exchanges = read_recording(stack.recording)
+            store.save({"endpoint": stack.endpoint, "exchanges": exchanges})
+            cold += f"; {len(exchanges)} requests recorded for the next run"
     except BaseException:
         stack.stop()
         raise
+    stack.note = f"cold: {cold}"
     return stack
 
 
-def shared_stack(shared: Path, infra: Path, roots: list[Path]) -> dict[str, Any]:
+def _cold_reason(store: WarmStore | None) -> str:
+    if store is None:
+        return "no cache (-p no:cacheprovider)"
+    if "cold" in store.key:
+        return str(store.key["cold"])
+    return "no recording of this key (a file Terraform reads, or a tool, changed)"
+
+
+def _replayed(workdir: Path, store: WarmStore, entry: dict[str, Any]) -> LocalStack:
+    """A fresh moto with the recorded apply replayed into it; its note says warm, or why not
+    (then it is stopped and the entry dropped)."""
+    stack = start_moto(workdir)
+    started = time.monotonic()
+    try:
+        diverged = replay(stack.endpoint, entry["endpoint"], entry["exchanges"])
+    except BaseException:
+        stack.stop()
+        raise
+    if diverged is None:
+        stack.timings["moto replay"] = time.monotonic() - started
+        stack.note = (
+            f"warm: replayed the recorded apply ({len(entry['exchanges'])} requests, every"
+            f" answer as recorded; key {store.name[:12]})"
+        )
+        return stack
+    stack.stop()
+    store.drop()
+    stack.note = f"the replay diverged: {diverged}"
+    return stack
+
+
+def shared_stack(
+    shared: Path, infra: Path, roots: list[Path], store: WarmStore | None = None
+) -> dict[str, Any]:
     """One local stack for all pytest-xdist workers: the first worker to ask brings it up (the
     others wait on a lock), every worker gets its state: endpoint, pid and timings, or the
     reason it is unavailable / failed. The controller stops it (stop_shared_stack)."""
@@ -267,11 +382,12 @@ def shared_stack(shared: Path, infra: Path, roots: list[Path]) -> dict[str, Any]
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not state.exists():
             try:
-                stack = local_stack(shared / "stack", infra, roots)
+                stack = local_stack(shared / "stack", infra, roots, store)
                 up: dict[str, Any] = {
                     "endpoint": stack.endpoint,
                     "pid": stack.process.pid,
                     "timings": stack.timings,
+                    "note": stack.note,
                 }
             except StackUnavailable as exc:
                 up = {"unavailable": str(exc)}

@@ -326,3 +326,21 @@ def test_target_env_of_the_machine_never_reaches_terraform(tmp_path, monkeypatch
     assert not {"AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "TF_VAR_db_password"} & set(env)
     assert env["AWS_EC2_METADATA_DISABLED"] == "true"
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
+
+
+def test_the_terraform_workspace_copies_no_link_out_of_the_tree(tmp_path):
+    from policies.targets.stack import workspace
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the tree's\n")
+    tree = tmp_path / "tree"
+    (tree / "modules").mkdir(parents=True)
+    (tree / "main.tf").write_text('locals {\n  x = file("${path.module}/leak.txt")\n}\n')
+    (tree / "leak.txt").symlink_to(outside)
+    (tree / "modules" / "main.tf").symlink_to(tree / "main.tf")  # inside: copied
+    try:
+        copy = workspace(tree, tmp_path / "work").copy
+    except StackUnavailable as exc:  # no terraform on PATH: nothing is copied for it
+        pytest.skip(str(exc))
+    assert not (copy / "leak.txt").exists()
+    assert (copy / "modules" / "main.tf").read_text() == (tree / "main.tf").read_text()
