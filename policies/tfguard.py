@@ -22,12 +22,12 @@ from policies.sources import SourceError, Sources
 SUPPORTED_PROVIDERS = {"aws", "terraform"}
 SUPPORTED_SOURCES = {"hashicorp/aws", "registry.terraform.io/hashicorp/aws"}
 META_KEYS = ("__start_line__", "__end_line__")
-_FILE_FUNCTION = re.compile(
+FILE_FUNCTION = re.compile(
     r"\b(file|fileexists|fileset|filebase64|filemd5|filesha1|filesha256|filesha512|"
     r"filebase64sha256|filebase64sha512|templatefile|pathexpand|abspath)\s*\(\s*([^)]*)"
 )
 OVERRIDE = re.compile(r"(^|_)override\.tf(\.json)?$")
-_FILE_ARGUMENTS = ("filename", "source", "content_base64_file")
+FILE_ARGUMENTS = ("filename", "source", "content_base64_file")
 _OUTSIDE = re.compile(r"(^|[\"'/])\.\.(/|$)|^[\"']?/|^[\"']?~|path\.cwd")
 
 
@@ -101,7 +101,7 @@ def _inspect(
                         f'provisioner "{kind_name}" in {type_}.{name}',
                         "runs commands on this machine",
                     )
-            for attribute in _FILE_ARGUMENTS:
+            for attribute in FILE_ARGUMENTS:
                 value = body.get(attribute)
                 if isinstance(value, str) and _reaches_outside(value):
                     yield refuse(
@@ -163,7 +163,7 @@ def _file_calls(value: Any, line: int = 1) -> Iterator[tuple[int, str]]:
         for item in value:
             yield from _file_calls(item, line)
     elif isinstance(value, str) and "${" in value:
-        for match in _FILE_FUNCTION.finditer(value):
+        for match in FILE_FUNCTION.finditer(value):
             argument = match.group(2).strip()
             inside = argument.startswith(('"${path.module}/', '"${path.root}/')) or (
                 argument.startswith('"') and not argument.startswith('"${')

@@ -592,7 +592,7 @@ class Sources:
         assert self._key is not None
         payload = json.dumps(parsed).encode()
         signature = hmac.new(self._key, entry.stem.encode() + b"\0" + payload, "sha256")
-        _write_atomically(entry, signature.hexdigest().encode() + b"\n" + payload)
+        write_atomically(entry, signature.hexdigest().encode() + b"\n" + payload)
 
 
 def is_helm_template(path: Path) -> bool:
@@ -750,7 +750,7 @@ def _kind(name: str) -> str:
     return next(kind for suffix, kind in KINDS if name.endswith(suffix))
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: readers see all or nothing. A
     read-only or full cache directory only costs a parse next time."""
     tmp = None

@@ -132,7 +132,7 @@ def _reads_computed_path(sources: Any, directory: Path) -> bool:
     """Whether a file function or file argument in the directory's Terraform reads a path that
     is not a literal (after `${path.module}/`): it may reach any file of the copied tree."""
     from policies.sources import SourceError
-    from policies.tfguard import _FILE_ARGUMENTS, _FILE_FUNCTION
+    from policies.tfguard import FILE_ARGUMENTS, FILE_FUNCTION
 
     for path in sources.files(".tf", ".tf.json"):
         if path.parent != directory:
@@ -142,14 +142,14 @@ def _reads_computed_path(sources: Any, directory: Path) -> bool:
         except SourceError:
             continue
         for text in _strings(parsed):
-            for match in _FILE_FUNCTION.finditer(text):
+            for match in FILE_FUNCTION.finditer(text):
                 argument = match.group(2).strip()
                 if not argument.startswith('"') or "${" in _strip(argument, _PATH_PREFIXES):
                     return True
     for kind in ("resource", "data"):
         for typed in _blocks(sources, directory, kind):
             for body in typed.values():
-                values = [body.get(a) for a in _FILE_ARGUMENTS] if isinstance(body, dict) else []
+                values = [body.get(a) for a in FILE_ARGUMENTS] if isinstance(body, dict) else []
                 if any(isinstance(v, str) and "${" in _strip(v, _LITERAL_PREFIXES) for v in values):
                     return True
     return False
@@ -270,13 +270,13 @@ class WarmStore:
 
     def save(self, entry: dict[str, Any]) -> None:
         """Keep the entry (signed, user-only), and only the newest entries of other keys."""
-        from policies.sources import _write_atomically, cache_key
+        from policies.sources import cache_key, write_atomically
 
         secret = cache_key()
         if secret is None or "cold" in self.key:
             return
         payload = json.dumps({**entry, "key": self.key}).encode()
-        _write_atomically(self.path, _sign(secret, self.name, payload) + b"\n" + payload)
+        write_atomically(self.path, _sign(secret, self.name, payload) + b"\n" + payload)
         try:
             self.path.chmod(0o600)
             others = sorted(self.directory.glob("*.json"), key=lambda p: -p.stat().st_mtime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from policies.model import Location
@@ -38,7 +39,7 @@ class WafRule:
     generated: bool = False  # built by a dynamic block from a caller's value (located there)
     action_body: dict[str, Any] = field(default_factory=dict)  # {"custom_response": [{...}]}
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return next((k for k in self.statement if k not in META_KEYS), "")
 
@@ -49,7 +50,7 @@ class WafRule:
             return self.location
         return Location(self.location.path, line, self.location.resource)
 
-    @property
+    @cached_property
     def body(self) -> dict[str, Any]:
         return first(self.statement.get(self.kind))
 

@@ -134,6 +134,9 @@ class Simulator:
         self.inventory = inventory or WafInventory()
         self.namespaces = namespaces or {}
         self._windows: dict[tuple[str, tuple[Any, ...]], deque[float]] = {}
+        # a stateless statement's steps for one request, the labels present and the opaque
+        # declaration: the same request sent again (a case's `repeat`) is not evaluated again
+        self._steps: dict[tuple[Any, ...], list[Any]] = {}
 
     def evaluate(
         self,
@@ -175,7 +178,11 @@ class Simulator:
         if kind == "rate_based_statement":
             trace.matched = self._rate(rule, run, trace, at)
         else:
-            trace.steps = evaluate(rule.statement, run.ctx)
+            ctx = run.ctx
+            key = (id(rule), ctx.request, tuple(ctx.labels), ctx.opaque)
+            if key not in self._steps:
+                self._steps[key] = evaluate(rule.statement, ctx)
+            trace.steps = self._steps[key]
             trace.matched = trace.steps[0].result if trace.steps else None
         if trace.matched is None:
             reasons = [s.detail for s in trace.steps if s.result is None and s.detail]
