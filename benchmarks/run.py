@@ -57,11 +57,9 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def pytest_args(infra: Path, reports: Path) -> list[str]:
-    """The interpreter arguments of a suite run: `-m pytest` on the packaged suite."""
-    return ["-m", "pytest", "-q", "policies/suite", "--infra", str(infra)] + [
-        "--reports",
-        str(reports),
-    ]
+    """The interpreter arguments of a suite run as users run it: the `pingvas-policy` console
+    script (policies.cli: the packaged suite, its own pytest configuration)."""
+    return ["-m", "policies.cli", "-q", "--infra", str(infra), "--reports", str(reports)]
 
 
 def pytest_run(infra: Path, reports: Path, *extra: str) -> tuple[float, str]:
@@ -186,7 +184,7 @@ def live_section(reports: Path, work: Path) -> list[str]:
     steps = list(dict.fromkeys([*cold_steps, *warm_steps]))
     lines = [
         "",
-        "## Live tier (`pytest policies/suite -m live`, embedded local stack)",
+        "## Live tier (`pingvas-policy -m live`, embedded local stack)",
         "",
         "Cold: `--cache-clear` (no recording: terraform applies, and the apply is"
         " recorded); warm: the next run, no file under infra/ changed (the recorded"
@@ -211,6 +209,16 @@ def live_section(reports: Path, work: Path) -> list[str]:
         f" (target <= {TARGETS['live']}).",
     ]
     return lines
+
+
+def _previous(report: Path) -> list[str]:
+    """The previous run's tables (before/after side by side), its headings one level down."""
+    if not report.exists():
+        return []
+    text = report.read_text().split("\n## The previous run", 1)[0]
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    demoted = ("#" + line if line.startswith("#") else line for line in body.split("\n"))
+    return ["", "## The previous run", *demoted]
 
 
 def ratio(ours: float | None, other: float | None) -> str:
@@ -288,9 +296,11 @@ def main() -> None:
         ]
         if not args.no_live:
             lines += live_section(reports, work)
+    target = ROOT / "reports" / "benchmark.md"
+    lines += _previous(target)
     text = "\n".join(lines) + "\n"
-    (ROOT / "reports").mkdir(exist_ok=True)
-    (ROOT / "reports" / "benchmark.md").write_text(text)
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text)
     print(text)
 
 
