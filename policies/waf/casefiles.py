@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.sources import SourceError, Sources, is_helm_template
-from policies.waf.cases import CaseError, WafCase, parse_cases
+from policies.waf.cases import CaseError, WafCase, case_lines, load_cases, parse_cases
 
 
 def read_case_files(
@@ -28,9 +28,9 @@ def read_case_files(
             continue  # SRC-001/002/003 report the file
         for document in documents:
             if _looks_like_cases(document):
-                _add(parse_cases(document, path, _lines(document)), cases, errors)
+                _add(parse_cases(document, path, case_lines(document)), cases, errors)
     for path in extra:
-        _add(_extra(path), cases, errors)
+        _add(load_cases(path), cases, errors)
     return cases, errors
 
 
@@ -48,29 +48,6 @@ def _looks_like_cases(document: Any) -> bool:
     return isinstance(entries, list) and any(
         isinstance(e, dict) and ("request" in e or "expect" in e) for e in entries
     )
-
-
-def _lines(document: Any) -> list[int | None]:
-    return [getattr(entry, "line", None) for entry in document["cases"]]
-
-
-def _extra(path: Path) -> tuple[list[WafCase], list[CaseError]]:
-    from policies.yamlfile import load_documents
-
-    try:
-        documents = load_documents(path, path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [CaseError(path, None, "file", f"cannot be read ({type(exc).__name__})")]
-    except SourceError as exc:
-        return [], [CaseError(path, None, "file", exc.error.message, exc.error.line)]
-    found = [d for d in documents if isinstance(d, dict) and "cases" in d]
-    if not found:
-        return [], [CaseError(path, None, "cases", "expected a mapping with a list `cases`")]
-    cases: list[WafCase] = []
-    errors: list[CaseError] = []
-    for document in found:
-        _add(parse_cases(document, path, _lines(document)), cases, errors)
-    return cases, errors
 
 
 def _add(

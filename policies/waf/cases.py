@@ -28,8 +28,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policies.waf.managed_rules import RULES
 from policies.waf.model import WafInventory, WebAcl
 from policies.waf.request import Request, utf8
@@ -124,19 +122,32 @@ def is_case_file(data: Any) -> bool:
 
 
 def load_cases(path: Path) -> tuple[list[WafCase], list[CaseError]]:
-    """The cases of a file, and every error in it."""
+    """The cases of a file named outside the tree (--waf-cases), and every error in it: read
+    within the same YAML limits as the tree's files (alias expansion, nesting)."""
+    from policies.sources import SourceError
+    from policies.yamlfile import load_documents
+
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return [], [CaseError(path, None, "file", f"cannot be read as YAML ({_short(exc)})")]
-    lines: list[int | None] = []
-    if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if key.value == "cases" and isinstance(value, yaml.SequenceNode):
-                lines = [item.start_mark.line + 1 for item in value.value]
-    return parse_cases(data, path, lines)
+        documents = load_documents(path, path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [CaseError(path, None, "file", f"cannot be read ({_short(exc)})")]
+    except SourceError as exc:
+        return [], [CaseError(path, None, "file", exc.error.message, exc.error.line)]
+    found = [d for d in documents if isinstance(d, dict) and "cases" in d]
+    if not found:
+        return [], [CaseError(path, None, "cases", "expected a mapping with a list `cases`")]
+    cases: list[WafCase] = []
+    errors: list[CaseError] = []
+    for document in found:
+        more, wrong = parse_cases(document, path, case_lines(document))
+        cases += more
+        errors += wrong
+    return cases, errors
+
+
+def case_lines(document: Any) -> list[int | None]:
+    """The line of each entry of a document's `cases` (its mappings remember their line)."""
+    return [getattr(entry, "line", None) for entry in document["cases"]]
 
 
 def _short(exc: Exception) -> str:
