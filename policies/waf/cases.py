@@ -22,7 +22,6 @@ Every error names the file, the case and the key; nothing here raises on bad inp
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -364,12 +363,9 @@ def run_case(
     simulator = Simulator(
         acl, inventory, default_namespaces() if namespaces is None else namespaces
     )
-    count = max(case.repeat, 1)
-    verdicts = (
-        simulator.evaluate(case.request, i * case.within_s / count, case.managed, case.opaque)
-        for i in range(count)
+    verdict = result.verdict = simulator.evaluate_repeated(
+        case.request, max(case.repeat, 1), case.within_s, case.managed, case.opaque
     )
-    verdict = result.verdict = deque(verdicts, maxlen=1)[0]
     result.problems += [f"undecidable: {reason}" for reason in verdict.undecidable]
     result.differences = _compare(case.expect, verdict, acl)
     return result

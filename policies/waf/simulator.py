@@ -148,6 +148,49 @@ class Simulator:
         """The verdict for `request` sent at `at` seconds. `managed`: per managed group (or ACL
         rule name) the names of its rules that match; `opaque`: per ACL rule whether its SQLi/XSS
         statements match."""
+        return self._evaluate(request, at, managed, opaque).verdict()
+
+    def evaluate_repeated(
+        self,
+        request: Request,
+        count: int,
+        within_s: float,
+        managed: dict[str, list[str]] | None = None,
+        opaque: dict[str, bool] | None = None,
+    ) -> Verdict:
+        """The verdict for the last of `count` copies of `request` sent evenly over `within_s`
+        seconds. A copy whose rate-based rules decide as they did for the copy before takes the
+        same path through the Web ACL (same request, same labels, same outcomes): it is only
+        counted in the windows that path reaches, not evaluated again. The last copy is."""
+        run = None
+        for i in range(count):
+            at = i * within_s / count
+            if run is not None and i < count - 1 and self._counted_alike(run.rated, at):
+                continue
+            run = self._evaluate(request, at, managed, opaque)
+        assert run is not None, "count >= 1"
+        return run.verdict()
+
+    def _counted_alike(self, rated: list[_Rated], at: float) -> bool:
+        """Whether each rate window of `rated` would decide as recorded for a request at `at`;
+        if so the request is counted in them (windows only ever drop entries older than `at`)."""
+        for rate in rated:
+            times = self._windows[rate.window_key]
+            while times and times[0] <= at - rate.window:
+                times.popleft()
+            if (isinstance(rate.limit, int) and len(times) + 1 > rate.limit) != rate.matched:
+                return False
+        for rate in rated:
+            self._windows[rate.window_key].append(at)
+        return True
+
+    def _evaluate(
+        self,
+        request: Request,
+        at: float,
+        managed: dict[str, list[str]] | None,
+        opaque: dict[str, bool] | None,
+    ) -> _Run:
         ctx = Context(
             request,
             label_context(self.acl),
@@ -164,9 +207,11 @@ class Simulator:
             ctx.opaque = run.opaque.get(rule.name)
             decision = self._rule(rule, run, trace, at)
             if decision is not None:
-                return run.verdict(rule.name, *decision)
+                run.decided = (rule.name, *decision)
+                return run
         action = self.acl.default_action
-        return run.verdict("default", action, _status(action, self.acl.default_action_body, run))
+        run.decided = ("default", action, _status(action, self.acl.default_action_body, run))
+        return run
 
     def _rule(
         self, rule: WafRule, run: _Run, trace: RuleTrace, at: float
@@ -293,14 +338,25 @@ class Simulator:
             times.popleft()
         limit = body.get("limit")
         matched = isinstance(limit, int) and len(times) > limit
+        run.rated.append(_Rated((rule.name, key), window, limit, matched))
         detail = f"{len(times)} requests in {window} s for {key}, limit {limit}"
         trace.steps.append(Step("rate_based_statement", matched, "aggregation key", detail=detail))
         return matched
 
 
+@dataclass(frozen=True)
+class _Rated:
+    """A rate window a request was counted in, and whether the rule matched then."""
+
+    window_key: tuple[str, tuple[Any, ...]]
+    window: int
+    limit: Any
+    matched: bool
+
+
 @dataclass
 class _Run:
-    """The state of one request's evaluation."""
+    """The state of one request's evaluation; `decided`: (rule, action, status) at its end."""
 
     ctx: Context
     managed: dict[str, list[str]]
@@ -309,8 +365,12 @@ class _Run:
     undecidable: list[str] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)
     traces: list[RuleTrace] = field(default_factory=list)
+    rated: list[_Rated] = field(default_factory=list)
+    decided: tuple[str, str, int | None] | None = None
 
-    def verdict(self, rule: str, action: str, status: int | None) -> Verdict:
+    def verdict(self) -> Verdict:
+        assert self.decided is not None, "verdict of an evaluated request"
+        rule, action, status = self.decided
         return Verdict(
             action,
             rule,

@@ -415,6 +415,43 @@ def test_rate_based_window_and_scope_down():
     assert simulator.evaluate(login, at=70).rule == "default"  # the window moved on
 
 
+RATE_RULE = st.tuples(
+    st.integers(1, 40),  # limit
+    st.sampled_from([30, 60, 300]),  # evaluation window
+    st.sampled_from(["block", "count", "captcha"]),
+    st.sampled_from(["/", "/login", None]),  # scope-down path prefix
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rates=st.lists(RATE_RULE, min_size=1, max_size=3),
+    count=st.integers(1, 120),
+    within=st.sampled_from([0, 5, 45, 100, 900]),
+    path=st.sampled_from(["/", "/login/x"]),
+)
+def test_repeated_requests_end_as_when_each_is_evaluated(rates, count, within, path):
+    # A case's `repeat`: evaluate_repeated skips copies whose rate rules decide as before; the
+    # last copy's verdict (trace and counts included) equals that of evaluating every copy.
+    def simulator() -> Simulator:
+        rules = []
+        for i, (limit, window, action, scope) in enumerate(rates):
+            statement = {
+                "limit": limit,
+                "aggregate_key_type": "IP",
+                "evaluation_window_sec": window,
+            }
+            if scope:
+                statement["scope_down_statement"] = [byte(scope, "STARTS_WITH")]
+            rules.append(rule(f"Rate{i}", i, {"rate_based_statement": [statement]}, action))
+        return Simulator(acl(*rules))
+
+    request = Request.of("POST", path, ip="198.51.100.7")
+    each = simulator()
+    verdicts = [each.evaluate(request, i * within / count) for i in range(count)]
+    assert simulator().evaluate_repeated(request, count, within) == verdicts[-1]
+
+
 def test_unknown_values_are_undecidable_never_guessed():
     unknown = Unknown("required variable without a value", "var.prefix")
     found = verdict(acl(rule("R", 0, byte(unknown, "STARTS_WITH"))), Request.of(uri="/x"))
