@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-import yaml
-
 from policies.model import SEVERITIES, Policy
+from policies.yamlfile import packaged
 
 # The severity of a policy's unverifiable (review) findings unless its entry says otherwise:
 # they fail at the default --fail-on low; --fail-on medium reports them without failing.
@@ -44,9 +43,9 @@ def _entries() -> list[tuple[str, dict]]:
     root = resources.files("policies")
     found = []
     for folder in sorted(root.iterdir(), key=lambda f: f.name):
-        file = folder.joinpath("catalog.yaml")
-        if folder.is_dir() and file.is_file():
-            found += [(folder.name, entry) for entry in yaml.safe_load(file.read_text()) or []]
+        if folder.is_dir() and folder.joinpath("catalog.yaml").is_file():
+            entries = packaged(f"policies.{folder.name}", "catalog.yaml") or []
+            found += [(folder.name, entry) for entry in entries]
     return found
 
 

@@ -32,9 +32,25 @@ def arguments(args: list[str]) -> list[str]:
         head += ["-p", "policies.plugin"]
     if "--assert" not in given:  # the suite's checks report findings, not assertion diffs:
         head += ["--assert=plain"]  # no module is rewritten (and re-rewritten without .pyc)
-    if _static_only(args) and not any(a.startswith("--hypothesis") for a in args):
-        head += ["-p", "no:hypothesispytest"]  # its summary hook imports hypothesis (~1 s)
+    for name in _unused_plugins(args):
+        head += ["-p", f"no:{name}"]
     return [*head, *args]
+
+
+def _unused_plugins(args: list[str]) -> list[str]:
+    """Plugins a run of the suite does not use, not loaded (~0.2 s of start-up): anyio's,
+    looponfail's without -f; pytest's unraisable-exception check (a full gc.collect at the
+    end); on a static-only run Hypothesis' (its summary hook imports hypothesis, ~1 s) and,
+    without --hosts, testinfra's."""
+    unused = ["anyio", "unraisableexception"]
+    if not {"-f", "--looponfail"} & set(args):
+        unused.append("xdist.looponfail")
+    if _static_only(args):
+        if not any(a.startswith("--hypothesis") for a in args):
+            unused.append("hypothesispytest")
+        if not any(a.split("=", 1)[0] == "--hosts" for a in args):
+            unused.append("pytest11.testinfra")
+    return unused
 
 
 def _static_only(args: list[str]) -> bool:

@@ -8,6 +8,7 @@ cannot make the readers walk billions of nodes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,16 @@ class LineDict(dict):  # type: ignore[type-arg]
         return self.key_lines.get(key, self.line)
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+_LIBYAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def packaged(package: str, name: str) -> Any:
+    """A YAML file shipped with the suite (its own, so read without the tree's limits), parsed
+    by libyaml when PyYAML has it."""
+    return yaml.load(resources.files(package).joinpath(name).read_text(), Loader=_LIBYAML)
+
+
+class _Loader(_LIBYAML):  # type: ignore[misc]
     """libyaml's parser when PyYAML was built with it (~10x faster), line marks either way."""
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
-from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from policies.metrics.dashboards import read_dashboard
 from policies.metrics.grafana import read_grafana
@@ -23,7 +20,7 @@ from policies.metrics.model import (
 from policies.model import Location
 from policies.pycode import call_name
 from policies.sources import SourceError, Sources
-from policies.yamlfile import LineDict, YamlFile, mapping, sequence
+from policies.yamlfile import LineDict, YamlFile, mapping, packaged, sequence
 
 _TYPES = {"Counter": "counter", "Gauge": "gauge", "Histogram": "histogram", "Summary": "summary"}
 
@@ -45,9 +42,7 @@ def read_static(sources: Sources, yaml_files: list[YamlFile]) -> MetricsInventor
 
 
 def _dcgm(inv: MetricsInventory) -> None:
-    data = yaml.safe_load(
-        resources.files("policies.metrics").joinpath("dcgm_fields.yaml").read_text()
-    )
+    data = packaged("policies.metrics", "dcgm_fields.yaml")
     where = Location(resource="dcgm-exporter default fields")
     for name, type_ in data["fields"].items():
         inv.series[name] = SeriesDef(name, type_, list(data["labels"]), "dcgm-exporter", where)

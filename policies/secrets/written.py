@@ -10,7 +10,7 @@ import bisect
 import contextlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,12 @@ _AS_WRITTEN = Scope(
 )
 
 
+# A reference and nothing else (`${var.x}`, `${aws_db_instance.main[0].password}`): unknown as
+# written, so not a value; `path.*` and `terraform.*` are known strings and not matched.
+_REFERENCE = re.compile(
+    r'\$\{\s*(?!(?:path|terraform|true|false|null)\b)[A-Za-z_][\w-]*'
+    r'(?:\.(?:[A-Za-z_][\w-]*|\d+|\*)|\[(?:\d+|\*|"[^"\\$%]*")\])*\s*\}'
+)
 _KEY = re.compile(r'^\s*(?:"([^"\n]+)"|([^\s"=:]+))\s*[=:]')  # the key a line assigns
 
 
@@ -56,27 +62,35 @@ def scalar(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
+class _Keyed:
+    """Each key written as `key = ...` / `"key": ...` / `key: ...` in a file -> its lines, in
+    order: one pass over the file, however many blocks and attributes are located in it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self._found: dict[str, list[int]] | None = None
+
+    def lines_of(self, key: str) -> list[int]:
+        if self._found is None:
+            self._found = {}
+            for number, line in enumerate(self._lines, start=1):
+                match = _KEY.match(line)
+                if match:
+                    self._found.setdefault(match[1] or match[2], []).append(number)
+        return self._found.get(key, [])
+
+
 @dataclass
 class _File:
-    """Where written values go, and what locates them in one file."""
+    """Where written values go, and what locates them in one file (`keyed`: shared by the
+    file's blocks)."""
 
     path: Path
     lines: list[str]
     shape: str
     holder: str
     out: list[Written]
-    _keyed: dict[str, list[int]] | None = field(default=None, repr=False)
-
-    def keyed(self) -> dict[str, list[int]]:
-        """Each key written as `key = ...` / `"key": ...` / `key: ...` -> its lines, in order
-        (one pass over the file, however many attributes are located in it)."""
-        if self._keyed is None:
-            self._keyed = {}
-            for number, line in enumerate(self.lines, start=1):
-                match = _KEY.match(line)
-                if match:
-                    self._keyed.setdefault(match[1] or match[2], []).append(number)
-        return self._keyed
+    keyed: _Keyed
 
     def add(self, name: str, keys: tuple[str, ...], shown: str, value: Any, line: int) -> None:
         if scalar(value):
@@ -113,7 +127,8 @@ def read_yaml(file: YamlFile, sources: Sources, inv: SecretsInventory) -> None:
         if holder != "Secret v1":  # its own rule: data / stringData
             chart = shape == "values" and "grafana" in file.path.name.lower()
             keys = ("grafana",) if chart else ()
-            _walk(_File(file.path, lines, shape, holder, inv.written), document, keys, "", 1)
+            f = _File(file.path, lines, shape, holder, inv.written, _Keyed(lines))
+            _walk(f, document, keys, "", 1)
 
 
 def yaml_shape(doc: LineDict) -> tuple[str | None, str]:
@@ -202,7 +217,8 @@ def read_terraform(sources: Sources, inv: SecretsInventory) -> None:
             continue
         if path.name.endswith((".tfvars", ".tfvars.json")):
             whole = {"__start_line__": 1, "__end_line__": len(lines)}
-            _attributes(_File(path, lines, "tfvars", "", inv.written), whole | parsed, "")
+            f = _File(path, lines, "tfvars", "", inv.written, _Keyed(lines))
+            _attributes(f, whole | parsed, "")
         else:
             _tf_file(path, lines, parsed, inv)
 
@@ -218,8 +234,10 @@ def _labelled(value: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _tf_file(path: Path, lines: list[str], parsed: dict[str, Any], inv: SecretsInventory) -> None:
+    keyed = _Keyed(lines)
+
     def block(holder: str, body: dict[str, Any]) -> None:
-        _attributes(_File(path, lines, "terraform", holder, inv.written), body, holder)
+        _attributes(_File(path, lines, "terraform", holder, inv.written, keyed), body, holder)
 
     for kind in ("resource", "data", "ephemeral"):
         for type_, named in _labelled(parsed.get(kind)):
@@ -236,7 +254,7 @@ def _tf_file(path: Path, lines: list[str], parsed: dict[str, Any], inv: SecretsI
     for kind, attribute in (("output", "value"), ("variable", "default")):
         for name, body in _labelled(parsed.get(kind)):
             shown = f"var.{name}" if kind == "variable" else f"output.{name}"
-            f = _File(path, lines, kind, shown, inv.written)
+            f = _File(path, lines, kind, shown, inv.written, keyed)
             start, end = _span(f, body)
             if kind == "variable":
                 where = Location(path, start, f"var.{name}")
@@ -254,7 +272,7 @@ def _span(f: _File, body: dict[str, Any]) -> tuple[int, int]:
 
 def _attr_line(f: _File, start: int, end: int, key: str) -> int:
     """The line of `key = ...` (`"key": ...` in JSON, `key: ...` in an object) in start..end."""
-    lines = f.keyed().get(key, [])
+    lines = f.keyed.lines_of(key)
     at = bisect.bisect_left(lines, max(start, 1))
     return lines[at] if at < len(lines) and lines[at] <= end else start
 
@@ -289,6 +307,8 @@ def _value(
 ) -> None:
     """One attribute's value as written: a literal, or the literals inside an object, a list
     or a jsonencode() (references inside stay unknown and are not values)."""
+    if isinstance(raw, str) and _REFERENCE.fullmatch(raw):
+        return
     written = evaluate(raw, _AS_WRITTEN)
     if isinstance(written, Unknown):
         written = written.partial  # jsonencode() of an object with references in it

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from policies.targets.prometheus import DCGM_PAYLOAD, port_free, serve_app, serve_file
 from policies.targets.stack import StackError, spawn, stop_process
+from policies.yamlfile import packaged
 
 START_TIMEOUT_S = 30
 STAND_IN_USER = "nobody"  # the app's user when the suite runs as root
@@ -37,9 +36,7 @@ def dcgm_payload() -> bytes:
 
 def collectors_csv() -> str:
     """dcgm-exporter's default counters, in its collectors CSV format (FIELD, type, help)."""
-    data = yaml.safe_load(
-        resources.files("policies.metrics").joinpath("dcgm_fields.yaml").read_text()
-    )
+    data = packaged("policies.metrics", "dcgm_fields.yaml")
     lines = ["# Format: DCGM field, Prometheus metric type, help message"]
     lines += [f"{name}, {kind}, {name}." for name, kind in data["fields"].items()]
     return "\n".join(lines) + "\n"

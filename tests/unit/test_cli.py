@@ -1,5 +1,5 @@
 """The console script's pytest arguments: the suite's own configuration, no assertion
-rewriting, and no Hypothesis plugin when the run selects the static tier only."""
+rewriting, and no plugin the run does not use (Hypothesis and testinfra on a static-only run)."""
 
 from policies.cli import arguments
 
@@ -27,3 +27,12 @@ def test_runs_that_may_need_hypothesis_keep_it():
 def test_the_users_own_choices_win():
     assert "--assert=plain" not in arguments(["--assert", "rewrite"])
     assert "--assert=plain" not in arguments(["--assert=rewrite"])
+
+
+def test_plugins_the_run_does_not_use_are_not_loaded():
+    static = arguments(["-m", "static"])
+    for name in ("anyio", "unraisableexception", "xdist.looponfail", "pytest11.testinfra"):
+        assert _has(static, "-p", f"no:{name}"), name
+    assert not _has(arguments(["-m", "live"]), "-p", "no:pytest11.testinfra")
+    assert not _has(arguments(["-m", "static", "--hosts=local://"]), "-p", "no:pytest11.testinfra")
+    assert not _has(arguments(["-f"]), "-p", "no:xdist.looponfail")
