@@ -105,6 +105,11 @@ class Frontend:
 
         return hcl2.loads(text, with_meta=True)
 
+    def adopt(self, parsed: dict[str, Any]) -> dict[str, Any]:
+        """A model tree-sitter parsed in a worker process (policies.sources.parallel), counted."""
+        self.parsed += 1
+        return parsed
+
 
 def _first_error(root: Node) -> Node:
     pending = [root]

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,21 +42,25 @@ def matches_declared(declared: str, actual: str) -> bool:
 def display_path(path: Path) -> str:
     """A path as a user reads it: relative to the working directory when under it, any byte
     of its name that is not UTF-8 shown as \\xNN (so every report can be written)."""
-    try:
-        shown = str(path.relative_to(Path.cwd()))
-    except ValueError:
-        shown = str(path)
-    return printable(shown)
+    return _shown(path, os.getcwd())[0]
 
 
 def path_uri(path: Path) -> dict[str, str]:
     """A SARIF artifactLocation: relative to the working directory (uriBaseId PROJECTROOT)
     when under it, else a file URI; percent-encoded from the name's bytes."""
+    return dict(_shown(path, os.getcwd())[1])
+
+
+@lru_cache(maxsize=4096)
+def _shown(path: Path, cwd: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """display_path and path_uri of a path from a working directory (a tree's findings name
+    the same files again and again)."""
     try:
-        relative = path.relative_to(Path.cwd())
+        relative = path.relative_to(cwd)
     except ValueError:
-        return {"uri": "file://" + quote(os.fsencode(path))}
-    return {"uri": quote(os.fsencode(relative)), "uriBaseId": "PROJECTROOT"}
+        return printable(str(path)), (("uri", "file://" + quote(os.fsencode(path))),)
+    uri = (("uri", quote(os.fsencode(relative))), ("uriBaseId", "PROJECTROOT"))
+    return printable(str(relative)), uri
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,15 @@ def mask(text: str) -> str:
     """The text with every registered value masked (and undecodable bytes of file names shown
     as \\xNN, so JUnit, SARIF and the summary can always be written)."""
     for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        if secret in text:
+            text = text.replace(secret, MASK)
     return printable(text)
 
 
 def printable(text: str) -> str:
     """A file system string with undecodable bytes (surrogate escapes) as \\xNN."""
+    if text.isascii():
+        return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 

@@ -405,19 +405,45 @@ class Sources:
         return self._kept("terraform", path, lambda: self._parse_hcl(path))
 
     def load_hcl(self, paths: list[Path]) -> None:
-        """Parse (or read from the cache) these HCL files, starting at this worker's share."""
+        """Parse (or read from the cache) these HCL files, starting at this worker's share;
+        many files in one process are parsed on every CPU (policies.sources.parallel)."""
         worker, workers = self.share
         start = len(paths) * worker // workers
-        for path in paths[start:] + paths[:start]:
-            if _kind(path.name) in ("hcl", "tfvars"):
-                self._keep("terraform", path, lambda path=path: self._parse_hcl(path))
+        pending = [
+            path
+            for path in paths[start:] + paths[:start]
+            if _kind(path.name) in ("hcl", "tfvars") and ("terraform", path) not in self._values
+        ]
+        ahead = self._parsed_ahead(pending) if workers == 1 else {}
+        for path in pending:
+            self._keep("terraform", path, lambda path=path: self._parse_hcl(path, ahead.get(path)))
+
+    def _parsed_ahead(self, paths: list[Path]) -> dict[Path, dict[str, Any]]:
+        """tree-sitter's model of each readable file without a cache entry, parsed in parallel
+        (each distinct text once)."""
+        from policies.sources.parallel import MIN_TEXTS, parse_texts
+
+        if self.hcl.parser != "tree-sitter" or len(paths) < MIN_TEXTS:
+            return {}
+        texts: dict[str, list[Path]] = {}
+        for path in paths:
+            try:
+                text = self.text(path)
+            except SourceError:
+                continue  # _parse_hcl reports it
+            entry = self._cache_entry(text)
+            if entry is None or not entry.exists():
+                texts.setdefault(text, []).append(path)
+        models = parse_texts(list(texts))
+        return {p: m for ps, m in zip(texts.values(), models, strict=True) if m for p in ps}
 
     @property
     def hcl_files(self) -> int:
         """HCL files read this run (parsed or from the cache)."""
         return sum(1 for kind, path in self._values if kind == "terraform")
 
-    def _parse_hcl(self, path: Path) -> dict[str, Any]:
+    def _parse_hcl(self, path: Path, ahead: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The file's model: from the cache, else `ahead` (parsed by a worker), else parsed."""
         text = self.text(path)
         entry = self._cache_entry(text)
         cached = self._cached(entry)
@@ -425,7 +451,7 @@ class Sources:
             self.hcl_cached += 1
             return cached
         try:
-            parsed = self.hcl.loads(text)
+            parsed = self.hcl.adopt(ahead) if ahead is not None else self.hcl.loads(text)
         except RecursionError:
             raise _error(path, 1, "nested too deeply to parse", LIMIT) from None
         except Exception as exc:  # noqa: BLE001 - lark raises many types; each is one finding

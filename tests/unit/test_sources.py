@@ -2,6 +2,7 @@
 static run stays light (no live client imported); xdist workers share one local stack."""
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from policies.metrics.static import read_static as read_metrics
 from policies.pipeline.static import read_static as read_pipeline
 from policies.pycode import find_modules
 from policies.rls.static import read_static as read_rls
-from policies.sources import Sources
+from policies.sources import Sources, parallel
 from policies.terraform import load_project
 from policies.yamlfile import load_yaml_files
 from tests.helpers import ROOT, SUITE, run_suite
@@ -126,6 +127,47 @@ def test_workers_start_parsing_at_their_own_share(tmp_path, monkeypatch):
     assert order[: len(paths)] == [p.name for p in paths[half:] + paths[:half]]
 
 
+def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors(
+    tmp_path, monkeypatch
+):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: files are parsed serially")
+    tree = tmp_path / "tree"
+    modules = sorted((INFRA / "terraform" / "modules").rglob("*.tf"))
+    for n in range(2 * (parallel.MIN_TEXTS + 16)):
+        source = modules[(n // 2) % len(modules)]
+        (tree / f"m{n}").mkdir(parents=True)
+        text = source.read_text() + f"\nlocals {{\n  copy = {n // 2}\n}}\n"  # pairs alike
+        (tree / f"m{n}" / source.name).write_text(text)
+    (tree / "m0" / "broken.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n')
+    (tree / "m1" / "crlf.tf").write_bytes(b'locals {\r\n  a = "b"\r\n}\r\n')  # python-hcl2's
+    sent: list[int] = []
+    real = parallel.parse_texts
+
+    def spy(texts):
+        models = real(texts)
+        sent.append(sum(m is not None for m in models))
+        return models
+
+    def read(sources):
+        out = {}
+        sources.load_hcl(sources.files(".tf"))
+        for path in sources.files(".tf"):
+            try:
+                out[path] = sources.terraform(path)
+            except sources_module.SourceError as exc:
+                out[path] = exc.error
+        return out, sources.hcl.parsed, sources.hcl.fallbacks
+
+    monkeypatch.setattr(parallel, "parse_texts", spy)
+    in_workers = read(Sources(tree))
+    monkeypatch.setattr(parallel, "parse_texts", lambda texts: [None] * len(texts))
+    serial = read(Sources(tree))
+    assert sent and sent[0] == parallel.MIN_TEXTS + 16  # each distinct text once
+    assert in_workers == serial
+    assert serial[2] and any(isinstance(v, sources_module.ParseError) for v in serial[0].values())
+
+
 def test_static_run_imports_no_live_client(tmp_path):
     code = (
         "import sys, pytest\n"
@@ -183,6 +225,8 @@ def test_xdist_workers_share_one_local_stack(tmp_path):
         str(tmp_path / "reports"),
         "--basetemp",
         str(basetemp),
+        "-o",
+        f"cache_dir={tmp_path / 'cache'}",  # no recorded apply of an earlier run: a cold one
         timeout=600,
     )
     if "terraform not on PATH" in done.stdout:

@@ -1,0 +1,57 @@
+"""HCL parsed on every CPU: tree-sitter's model of many files computed in forked worker
+processes. The parent reads each file through the gatekeeper and sends only its text; a worker
+only parses. Whatever a worker cannot parse the parent parses itself, so errors, fallbacks and
+counts are the serial path's."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+MIN_TEXTS = 64  # fewer are parsed serially: a worker's start costs ~20 ms
+
+
+def workers_for(count: int) -> int:
+    """Worker processes for `count` texts: one per CPU this process may use, at least
+    MIN_TEXTS / 2 texts each; none where fork is not safe (Linux only, no other thread
+    running: a thread holding a lock at fork would leave it held in the child)."""
+    if count < MIN_TEXTS or sys.platform != "linux" or threading.active_count() > 1:
+        return 0
+    cpus = len(os.sched_getaffinity(0))
+    return min(cpus, count // (MIN_TEXTS // 2)) if cpus > 1 else 0
+
+
+def parse_texts(texts: list[str]) -> list[dict[str, Any] | None]:
+    """tree-sitter-hcl's model of each text (policies.hcl_ts.loads), None for a text it did not
+    settle, every one None when the texts are too few or the workers fail."""
+    workers = workers_for(len(texts))
+    if not workers:
+        return [None] * len(texts)
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(texts) // (workers * 4))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_signals) as pool:
+            return list(pool.map(_model, texts, chunksize=chunk))
+    except (BrokenProcessPool, OSError):
+        return [None] * len(texts)
+
+
+def _worker_signals() -> None:
+    """The parent handles Ctrl-C and SIGTERM (it ends the pool); a worker just ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _model(text: str) -> dict[str, Any] | None:
+    from policies.hcl_ts import loads
+
+    try:
+        return loads(text)
+    except Exception:  # noqa: BLE001 - the parent parses it again and reports what it finds
+        return None
