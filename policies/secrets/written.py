@@ -51,7 +51,7 @@ _AS_WRITTEN = Scope(
 # A reference and nothing else (`${var.x}`, `${aws_db_instance.main[0].password}`): unknown as
 # written, so not a value; `path.*` and `terraform.*` are known strings and not matched.
 _REFERENCE = re.compile(
-    r'\$\{\s*(?!(?:path|terraform|true|false|null)\b)[A-Za-z_][\w-]*'
+    r"\$\{\s*(?!(?:path|terraform|true|false|null)\b)[A-Za-z_][\w-]*"
     r'(?:\.(?:[A-Za-z_][\w-]*|\d+|\*)|\[(?:\d+|\*|"[^"\\$%]*")\])*\s*\}'
 )
 _KEY = re.compile(r'^\s*(?:"([^"\n]+)"|([^\s"=:]+))\s*[=:]')  # the key a line assigns
