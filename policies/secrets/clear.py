@@ -4,7 +4,8 @@ values are references rather than values, and the fix for each shape of file."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from policies.secrets.model import Written
@@ -16,11 +17,13 @@ _ENV_ENTRY = re.compile(r"(?i)env\w*\[[^\]]*\]$")  # env[NAME], extraEnv[NAME]: 
 _RDS = ("aws_db_instance.", "aws_rds_cluster.", "aws_docdb_cluster.", "aws_redshift_cluster.")
 
 
-def words(name: str) -> list[str]:
-    """A key's words, lower case: POSTGRES_PASSWORD, postgresPassword, api-key, APIKey."""
+@lru_cache(maxsize=16384)
+def words(name: str) -> tuple[str, ...]:
+    """A key's words, lower case: POSTGRES_PASSWORD, postgresPassword, api-key, APIKey (a
+    tree's keys repeat: each distinct one is split once)."""
     for pattern in _CAMEL:
         name = pattern.sub(r"\1_\2", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w]
+    return tuple(w for w in re.split(r"[^A-Za-z0-9]+", name.lower()) if w)
 
 
 def _compile(policy_id: str, param: str, patterns: list[str]) -> tuple[re.Pattern[str], ...]:
@@ -39,13 +42,14 @@ class Rules:
     defaults: tuple[re.Pattern[str], ...]  # references with a literal default (group 1)
     url: re.Pattern[str]  # a URL's password (group 1)
     owned: tuple[str, ...]  # key paths another policy reports (ends of the dotted path)
+    _named: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, policy_id: str, params: dict[str, Any]) -> Rules:
         url = _compile(policy_id, "url_password", [params["url_password"]])[0]
         return cls(
             frozenset("".join(words(n)) for n in params["secret_names"]),
-            tuple(tuple(words(p)) for p in params["reference_prefixes"] if words(p)),
+            tuple(words(p) for p in params["reference_prefixes"] if words(p)),
             _compile(policy_id, "placeholders", params["placeholders"]),
             _compile(policy_id, "references", params["references"]),
             _compile(policy_id, "literal_defaults", params["literal_defaults"]),
@@ -58,6 +62,11 @@ class Rules:
         name, or its last word ends in one of at least LONG_NAME letters (PGPASSWORD, not
         bypass); not when its first words say it points at one (existingSecret), nor when it
         ends in "key" after another secret word (passwordSecretKey: a key inside a Secret)."""
+        if name not in self._named:
+            self._named[name] = self._secret_name(name)
+        return self._named[name]
+
+    def _secret_name(self, name: str) -> bool:
         found = words(name)
         if not found or any(tuple(found[: len(p)]) == p for p in self.prefixes):
             return False

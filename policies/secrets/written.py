@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from policies.model import Location
 from policies.secrets.model import SecretsInventory, TfVariable, Written
 from policies.sources import SourceError, Sources
 from policies.terraform import META_KEYS
-from policies.tfeval import Scope, Unknown, evaluate
+from policies.tfeval import Scope, Unknown, evaluate_text
 from policies.yamlfile import LineDict, YamlFile, mapping
 
 # Objects whose values are encrypted or references by design: SealedSecrets (bitnami.com) and
@@ -309,13 +310,31 @@ def _value(
     or a jsonencode() (references inside stay unknown and are not values)."""
     if isinstance(raw, str) and _REFERENCE.fullmatch(raw):
         return
-    written = evaluate(raw, _AS_WRITTEN)
+    written = _as_written(raw)
     if isinstance(written, Unknown):
         written = written.partial  # jsonencode() of an object with references in it
     if isinstance(written, str) and written.lstrip().startswith(("{", "[")):
         with contextlib.suppress(ValueError, RecursionError):
             written = json.loads(written)
     _literals(f, name, keys, shown, written, line, end)
+
+
+def _as_written(raw: Any) -> Any:
+    """A python-hcl2 value evaluated as written (every reference unknown), each expression's
+    text evaluated once per run (modules copied per environment repeat them; the values are
+    only read)."""
+    if isinstance(raw, dict):
+        return {k: _as_written(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_as_written(v) for v in raw]
+    if isinstance(raw, str) and ("${" in raw or "%{" in raw):
+        return _written_text(raw)
+    return raw
+
+
+@lru_cache(maxsize=16384)
+def _written_text(text: str) -> Any:
+    return evaluate_text(text, _AS_WRITTEN)
 
 
 def _literals(
