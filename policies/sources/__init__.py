@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
 import errno
 import fnmatch
 import hashlib
@@ -23,7 +24,6 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +149,7 @@ class Sources:
         self._problems: list[ParseError] = []
         self._paths: list[Path] | None = None
         self._kinds: dict[Path, str] = {}
+        self._suffixes: dict[Path, str | None] = {}  # each walked file's suffix, in path order
         self._values: dict[tuple[str, Path], Any] = {}
 
     # --- the walk ------------------------------------------------------------------------
@@ -158,7 +159,7 @@ class Sources:
         `suffixes`, in path order: files(".json") does not list x.tf.json."""
         self._walk()
         wanted = set(suffixes)
-        return [p for p in self._paths or [] if _suffix(p.name) in wanted]
+        return [p for p, suffix in self._suffixes.items() if suffix in wanted]
 
     def listing(self) -> str:
         """What the walk found, by kind, and the directories it did not walk: one line."""
@@ -215,6 +216,7 @@ class Sources:
                     self._problem(path, f"cannot be examined: {_reason(exc)}")
         self._paths = sorted(found)
         self._kinds = {p: _kind(p.name) for p in self._paths}
+        self._suffixes = {p: _suffix(p.name) for p in self._paths}
 
     def _excluded(self, path: Path) -> bool:
         relative = path.relative_to(self.base).as_posix()
@@ -779,18 +781,24 @@ def _kind(name: str) -> str:
 def write_atomically(path: Path, content: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: readers see all or nothing. A
     read-only or full cache directory only costs a parse next time."""
-    tmp = None
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "wb", dir=path.parent, suffix=".tmp", delete=False
-        ) as handle:
-            tmp = Path(handle.name)
+        with os.fdopen(_create(tmp), "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
     except OSError:
-        if tmp is not None:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _create(path: Path) -> int:
+    """A new file only this user reads (its directory made on first use)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o600)
 
 
 def _read(tree: Any) -> list[ParseError]:
