@@ -21,6 +21,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import pickle
 import re
 import secrets
 import stat
@@ -416,17 +417,18 @@ class Sources:
             for path in paths[start:] + paths[:start]
             if _kind(path.name) in ("hcl", "tfvars") and ("terraform", path) not in self._values
         ]
-        ahead = self._parsed_ahead(pending) if workers == 1 else {}
+        if workers == 1:
+            self._parse_ahead(pending)
         for path in pending:
-            self._keep("terraform", path, lambda path=path: self._parse_hcl(path, ahead.get(path)))
+            self._keep("terraform", path, lambda path=path: self._parse_hcl(path))
 
-    def _parsed_ahead(self, paths: list[Path]) -> dict[Path, dict[str, Any]]:
-        """tree-sitter's model of each readable file without a cache entry, parsed in parallel
-        (each distinct text once)."""
+    def _parse_ahead(self, paths: list[Path]) -> None:
+        """Each readable file without a cache entry parsed in parallel, each distinct text
+        once; a file sharing its text with another gets its own copy of the model."""
         from policies.sources.parallel import MIN_TEXTS, parse_texts
 
         if self.hcl.parser != "tree-sitter" or len(paths) < MIN_TEXTS:
-            return {}
+            return
         texts: dict[str, list[Path]] = {}
         for path in paths:
             try:
@@ -436,16 +438,27 @@ class Sources:
             entry = self._cache_entry(text)
             if entry is None or not entry.exists():
                 texts.setdefault(text, []).append(path)
-        models = parse_texts(list(texts))
-        return {p: m for ps, m in zip(texts.values(), models, strict=True) if m for p in ps}
+        models = parse_texts(list(texts), self._finish)
+        for alike, model in zip(texts.values(), models, strict=True):
+            if model is not None:
+                first, *others = alike
+                self._values[("terraform", first)] = self.hcl.adopt(model)
+                for path in others:
+                    self._values[("terraform", path)] = self.hcl.adopt(_copy(model))
+
+    def _finish(self, text: str, parsed: dict[str, Any]) -> None:
+        """What a parse must pass before it is used: its nesting (raises); then it is cached."""
+        _check_depth(Path("-"), parsed)
+        entry = self._cache_entry(text)
+        if entry is not None:
+            self._store(entry, parsed)
 
     @property
     def hcl_files(self) -> int:
         """HCL files read this run (parsed or from the cache)."""
         return sum(1 for kind, path in self._values if kind == "terraform")
 
-    def _parse_hcl(self, path: Path, ahead: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The file's model: from the cache, else `ahead` (parsed by a worker), else parsed."""
+    def _parse_hcl(self, path: Path) -> dict[str, Any]:
         text = self.text(path)
         entry = self._cache_entry(text)
         cached = self._cached(entry)
@@ -453,7 +466,7 @@ class Sources:
             self.hcl_cached += 1
             return cached
         try:
-            parsed = self.hcl.adopt(ahead) if ahead is not None else self.hcl.loads(text)
+            parsed = self.hcl.loads(text)
         except RecursionError:
             raise _error(path, 1, "nested too deeply to parse", LIMIT) from None
         except Exception as exc:  # noqa: BLE001 - lark raises many types; each is one finding
@@ -682,6 +695,11 @@ class _PositionalDecoder(json.JSONDecoder):
 class _LinedDict(dict):  # type: ignore[type-arg]
     start_line = 0
     end_line = 0
+
+
+def _copy(model: dict[str, Any]) -> dict[str, Any]:
+    """An independent copy of a parse (dicts, lists and scalars only)."""
+    return pickle.loads(pickle.dumps(model, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own
 
 
 def _check_depth(path: Path, value: Any) -> None:

@@ -1,7 +1,8 @@
 """HCL parsed on every CPU: tree-sitter's model of many files computed in forked worker
 processes. The parent reads each file through the gatekeeper and sends only its text; a worker
-only parses. Whatever a worker cannot parse the parent parses itself, so errors, fallbacks and
-counts are the serial path's."""
+parses it, checks its nesting and stores it in the parse cache (`finish`, the parent's, run in
+the worker). Whatever a worker does not settle the parent parses itself, so errors, fallbacks
+and counts are the serial path's."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+Model = dict[str, Any]
+_finish: Callable[[str, Model], None] | None = None  # set in each worker
 
 MIN_TEXTS = 64  # fewer are parsed serially: a worker's start costs ~20 ms
 
@@ -27,31 +32,39 @@ def workers_for(count: int) -> int:
     return min(cpus, count // (MIN_TEXTS // 2)) if cpus > 1 else 0
 
 
-def parse_texts(texts: list[str]) -> list[dict[str, Any] | None]:
-    """tree-sitter-hcl's model of each text (policies.hcl_ts.loads), None for a text it did not
-    settle, every one None when the texts are too few or the workers fail."""
+def parse_texts(texts: list[str], finish: Callable[[str, Model], None]) -> list[Model | None]:
+    """tree-sitter-hcl's model of each text (policies.hcl_ts.loads), passed to `finish` in the
+    worker (it raises for a model the run refuses); None for a text not settled there, every
+    one None when the texts are too few or the workers fail."""
     workers = workers_for(len(texts))
     if not workers:
         return [None] * len(texts)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("fork")  # the workers inherit `finish`, not a copy
     chunk = max(1, len(texts) // (workers * 4))
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_signals) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(finish,)
+        ) as pool:
             return list(pool.map(_model, texts, chunksize=chunk))
     except (BrokenProcessPool, OSError):
         return [None] * len(texts)
 
 
-def _worker_signals() -> None:
+def _start_worker(finish: Callable[[str, Model], None]) -> None:
     """The parent handles Ctrl-C and SIGTERM (it ends the pool); a worker just ends."""
+    global _finish
+    _finish = finish
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _model(text: str) -> dict[str, Any] | None:
+def _model(text: str) -> Model | None:
     from policies.hcl_ts import loads
 
     try:
-        return loads(text)
+        model = loads(text)
+        if _finish is not None:
+            _finish(text, model)
     except Exception:  # noqa: BLE001 - the parent parses it again and reports what it finds
         return None
+    return model

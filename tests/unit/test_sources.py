@@ -144,8 +144,8 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
     sent: list[int] = []
     real = parallel.parse_texts
 
-    def spy(texts):
-        models = real(texts)
+    def spy(texts, finish):
+        models = real(texts, finish)
         sent.append(sum(m is not None for m in models))
         return models
 
@@ -160,11 +160,13 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
         return out, sources.hcl.parsed, sources.hcl.fallbacks
 
     monkeypatch.setattr(parallel, "parse_texts", spy)
-    in_workers = read(Sources(tree))
-    monkeypatch.setattr(parallel, "parse_texts", lambda texts: [None] * len(texts))
+    in_workers = read(Sources(tree, tmp_path / "cache"))
+    monkeypatch.setattr(parallel, "parse_texts", lambda texts, finish: [None] * len(texts))
     serial = read(Sources(tree))
     assert sent and sent[0] == parallel.MIN_TEXTS + 16  # each distinct text once
     assert in_workers == serial
+    warm = Sources(tree, tmp_path / "cache")  # the workers stored what they parsed
+    assert read(warm)[0] == serial[0] and warm.hcl_cached == len(serial[0]) - 2
     assert serial[2] and any(isinstance(v, sources_module.ParseError) for v in serial[0].values())
 
 
