@@ -5,11 +5,15 @@ masked too (`excerpt`)."""
 from __future__ import annotations
 
 import re
+import threading
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
 EXCERPT_WIDTH = 40
-_secrets: set[str] = set()
+# longest first, so a secret containing another is masked whole; replaced, never changed in
+# place (a thread masking while another registers sees the old tuple or the new one)
+_secrets: tuple[str, ...] = ()
+_registering = threading.Lock()
 # A quoted string's content, and any long unbroken token (keys, tokens, hashes, base64).
 _QUOTED = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:@%-]{12,}")
@@ -17,15 +21,17 @@ _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:@%-]{12,}")
 
 def register(*values: object) -> None:
     """Remember values that must never appear in any output."""
-    for value in values:
-        if isinstance(value, str) and len(value) >= MIN_LENGTH:
-            _secrets.add(value)
+    global _secrets
+    with _registering:
+        new = {v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH} - set(_secrets)
+        if new:
+            _secrets = tuple(sorted([*_secrets, *new], key=len, reverse=True))
 
 
 def mask(text: str) -> str:
     """The text with every registered value masked (and undecodable bytes of file names shown
     as \\xNN, so JUnit, SARIF and the summary can always be written)."""
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return printable(text)

@@ -220,6 +220,8 @@ class Sources:
         self._suffixes = {p: _suffix(p.name) for p in self._paths}
 
     def _excluded(self, path: Path) -> bool:
+        if not self.exclude:
+            return False
         relative = path.relative_to(self.base).as_posix()
         return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.exclude)
 
@@ -322,18 +324,19 @@ class Sources:
             fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
+        try:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise _error(path, None, "not a regular file", UNREADABLE)
             if info.st_size > MAX_FILE_BYTES:
                 raise _error(
                     path, 1, f"{info.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit", LIMIT
                 )
-            try:
-                data = handle.read(MAX_FILE_BYTES + 1)
-            except OSError as exc:
-                raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+            data = _read_at_most(fd, info.st_size, MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+        finally:
+            os.close(fd)
         if len(data) > MAX_FILE_BYTES:
             raise _error(path, 1, f"over the {MAX_FILE_BYTES}-byte limit", LIMIT)
         return data
@@ -695,6 +698,18 @@ class _PositionalDecoder(json.JSONDecoder):
 class _LinedDict(dict):  # type: ignore[type-arg]
     start_line = 0
     end_line = 0
+
+
+def _read_at_most(fd: int, expected: int, limit: int) -> bytes:
+    """Up to `limit` bytes of an open file, `expected` (its size) in one read, more only if it
+    grew (a buffer sized for the size, not for the limit)."""
+    data = os.read(fd, min(expected + 1, limit))
+    while len(data) < limit:
+        more = os.read(fd, limit - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def _copy(model: dict[str, Any]) -> dict[str, Any]:
