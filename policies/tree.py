@@ -51,24 +51,39 @@ def infra_dir(pytestconfig: pytest.Config) -> Path:
     return settings(pytestconfig).infra
 
 
-@pytest.fixture(scope="session")
-def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
+def session_sources(config: pytest.Config) -> Sources:
     """The files under --infra (less what the configuration excludes), each read and parsed once
     per session; HCL parses cached in pytest's cache directory, signed with this machine's key
     (`--cache-clear` empties it, `-p no:cacheprovider` disables it)."""
-    cache = getattr(pytestconfig, "cache", None)
-    worker = getattr(pytestconfig, "workerinput", {"workerid": "gw0", "workercount": 1})
-    share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
-    exclude = settings(pytestconfig).config.exclude
-    found = Sources(
-        infra_dir,
-        cache.mkdir("pingvas-hcl") if cache else None,
-        share,
-        exclude,
-        pytestconfig.getoption("--hcl-parser"),
-    )
-    pytestconfig.stash[SOURCES] = found
-    return found
+    if SOURCES not in config.stash:
+        cache = getattr(config, "cache", None)
+        worker = getattr(config, "workerinput", {"workerid": "gw0", "workercount": 1})
+        share = (int(worker["workerid"].removeprefix("gw")), int(worker["workercount"]))
+        config.stash[SOURCES] = Sources(
+            settings(config).infra,
+            cache.mkdir("pingvas-hcl") if cache else None,
+            share,
+            settings(config).config.exclude,
+            config.getoption("--hcl-parser"),
+        )
+    return config.stash[SOURCES]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The tree's HCL starts parsing on the other CPUs while pytest collects (a process that
+    runs tests: not an xdist controller)."""
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    found = session_sources(config)
+    config.add_cleanup(found.cancel_prefetch)
+    found.prefetch_hcl()
+
+
+@pytest.fixture(scope="session")
+def sources(pytestconfig: pytest.Config, infra_dir: Path) -> Sources:
+    """The session's Sources (session_sources)."""
+    return session_sources(pytestconfig)
 
 
 @pytest.fixture(scope="session")

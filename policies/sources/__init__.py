@@ -28,10 +28,13 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies.redact import excerpt
 from policies.registry import Family
+
+if TYPE_CHECKING:
+    from policies.sources.parallel import Running
 
 SKIPPED_DIRS = (
     ".git",
@@ -152,6 +155,7 @@ class Sources:
         self._kinds: dict[Path, str] = {}
         self._suffixes: dict[Path, str | None] = {}  # each walked file's suffix, in path order
         self._values: dict[tuple[str, Path], Any] = {}
+        self._prefetch: tuple[dict[str, list[Path]], Running] | None = None
 
     # --- the walk ------------------------------------------------------------------------
 
@@ -425,13 +429,41 @@ class Sources:
         for path in pending:
             self._keep("terraform", path, lambda path=path: self._parse_hcl(path))
 
+    def prefetch_hcl(self) -> None:
+        """Start parsing the tree's HCL files in worker processes and return at once (while the
+        session starts); the first load_hcl takes their models."""
+        from policies.sources.parallel import start
+
+        if self.share != (0, 1) or self.hcl.parser != "tree-sitter" or self._prefetch:
+            return
+        texts = self._uncached(self.files(".tf", ".tfvars"))
+        running = start(list(texts), self._finish)
+        if running is not None:
+            self._prefetch = (texts, running)
+
+    def cancel_prefetch(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch[1].cancel()
+            self._prefetch = None
+
     def _parse_ahead(self, paths: list[Path]) -> None:
-        """Each readable file without a cache entry parsed in parallel, each distinct text
-        once; a file sharing its text with another gets its own copy of the model."""
+        """Each readable file without a cache entry parsed in parallel (the prefetch's, else
+        now when they are many), each distinct text once; a file sharing its text with another
+        gets its own copy of the model."""
         from policies.sources.parallel import MIN_TEXTS, parse_texts
 
+        if self._prefetch is not None:
+            texts, running = self._prefetch
+            self._prefetch = None
+            self._adopt(texts, running.models())
+            paths = [p for p in paths if ("terraform", p) not in self._values]
         if self.hcl.parser != "tree-sitter" or len(paths) < MIN_TEXTS:
             return
+        texts = self._uncached(paths)
+        self._adopt(texts, parse_texts(list(texts), self._finish))
+
+    def _uncached(self, paths: list[Path]) -> dict[str, list[Path]]:
+        """The readable files without a cache entry, by text."""
         texts: dict[str, list[Path]] = {}
         for path in paths:
             try:
@@ -441,7 +473,9 @@ class Sources:
             entry = self._cache_entry(text)
             if entry is None or not entry.exists():
                 texts.setdefault(text, []).append(path)
-        models = parse_texts(list(texts), self._finish)
+        return texts
+
+    def _adopt(self, texts: dict[str, list[Path]], models: list[dict[str, Any] | None]) -> None:
         for alike, model in zip(texts.values(), models, strict=True):
             if model is not None:
                 first, *others = alike

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -32,22 +32,49 @@ def workers_for(count: int) -> int:
     return min(cpus, count // (MIN_TEXTS // 2)) if cpus > 1 else 0
 
 
-def parse_texts(texts: list[str], finish: Callable[[str, Model], None]) -> list[Model | None]:
-    """tree-sitter-hcl's model of each text (policies.hcl_ts.loads), passed to `finish` in the
-    worker (it raises for a model the run refuses); None for a text not settled there, every
-    one None when the texts are too few or the workers fail."""
+class Running:
+    """Texts being parsed by worker processes; `models()` waits for them."""
+
+    def __init__(self, pool: ProcessPoolExecutor, results: Iterator[Model | None], n: int):
+        self._pool, self._results, self._n = pool, results, n
+
+    def models(self) -> list[Model | None]:
+        """Each text's model in order (None where not settled, all None if the workers
+        failed); the workers end."""
+        try:
+            return list(self._results)
+        except (BrokenProcessPool, OSError):
+            return [None] * self._n
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def cancel(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start(texts: list[str], finish: Callable[[str, Model], None]) -> Running | None:
+    """Start parsing the texts (policies.hcl_ts.loads) in worker processes, each model passed
+    to `finish` in the worker (it raises for a model the run refuses); None when the texts are
+    too few or fork is not safe here."""
     workers = workers_for(len(texts))
     if not workers:
-        return [None] * len(texts)
+        return None
     context = multiprocessing.get_context("fork")  # the workers inherit `finish`, not a copy
     chunk = max(1, len(texts) // (workers * 4))
     try:
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=(finish,)
-        ) as pool:
-            return list(pool.map(_model, texts, chunksize=chunk))
-    except (BrokenProcessPool, OSError):
-        return [None] * len(texts)
+        )
+        return Running(pool, pool.map(_model, texts, chunksize=chunk), len(texts))
+    except OSError:
+        return None
+
+
+def parse_texts(texts: list[str], finish: Callable[[str, Model], None]) -> list[Model | None]:
+    """The texts' models parsed in worker processes (start, then wait), every one None when
+    they are too few or the workers fail."""
+    running = start(texts, finish)
+    return running.models() if running is not None else [None] * len(texts)
 
 
 def _start_worker(finish: Callable[[str, Model], None]) -> None:

@@ -167,6 +167,16 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
     assert in_workers == serial
     warm = Sources(tree, tmp_path / "cache")  # the workers stored what they parsed
     assert read(warm)[0] == serial[0] and warm.hcl_cached == len(serial[0]) - 2
+    monkeypatch.setattr(parallel, "parse_texts", spy)
+    prefetched = Sources(tree)
+    prefetched.prefetch_hcl()  # started at session start, taken by the first load_hcl
+    assert prefetched._prefetch is not None
+    assert read(prefetched) == serial and prefetched._prefetch is None
+    assert len(sent) == 1  # nothing left to parse after the prefetch
+    cancelled = Sources(tree)
+    cancelled.prefetch_hcl()
+    cancelled.cancel_prefetch()  # a session that ends before reading Terraform
+    assert read(cancelled) == serial
     assert serial[2] and any(isinstance(v, sources_module.ParseError) for v in serial[0].values())
 
 
