@@ -445,14 +445,14 @@ class _Instance:
             count = evaluate(body["count"], self.scope)
             if isinstance(count, Unknown):
                 return count
-            if isinstance(count, bool) or not isinstance(count, int | float) or count < 0:
+            if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
                 return Unknown(f"count is {count!r}, not a whole number")
             return [(i, self.scope.child(count={"index": i})) for i in range(int(count))]
         if "for_each" in body:
             each = evaluate(body["for_each"], self.scope)
             if isinstance(each, Unknown):
                 return each
-            if not isinstance(each, dict | list):
+            if not isinstance(each, (dict, list)):
                 return Unknown(f"for_each over {type(each).__name__}")
             return [
                 (str(k), self.scope.child(each={"key": k, "value": v})) for k, v in iterate(each)
@@ -626,7 +626,7 @@ def _dynamic(label: str, spec: dict[str, Any], scope: Scope) -> list[dict[str, A
     items = evaluate(spec.get("for_each"), scope)
     if isinstance(items, Unknown):
         return items
-    if not isinstance(items, dict | list):
+    if not isinstance(items, (dict, list)):
         return Unknown(f"for_each over {type(items).__name__}")
     iterator = str(spec.get("iterator") or label).removeprefix("${").removesuffix("}")
     written = spec.get("content")
@@ -659,7 +659,7 @@ def _located(value: Any, path: Path, lines: list[int]) -> Any:
             _located(v, path, [n]) if isinstance(v, dict) else v
             for v, n in zip(value, at, strict=True)
         ]
-    if isinstance(value, dict) and not isinstance(value, _Located | Attributes):
+    if isinstance(value, dict) and not isinstance(value, (_Located, Attributes)):
         marked = _Located(value)
         marked.where = (path, lines[0])
         return marked

@@ -144,11 +144,48 @@ def _template(text: str) -> tuple[bytes, int, int, list[Node]] | None:
     literals drop the spaces next to an interpolation)."""
     source = f"_ = <<{_HEREDOC}\n{text}\n{_HEREDOC}\n".encode()
     tree = _PARSER.parse(source)
-    node = None if tree.root_node.has_error else _first(tree.root_node, "heredoc_template")
-    if node is None:
+    found = None if tree.root_node.has_error else _first(tree.root_node, "heredoc_template")
+    if found is None:
         return None
+    node = _Mirror.of(found, source)
     start = source.index(b"\n", node.start_byte) + 1
     return source, start, start + len(text.encode()), _parts(node)
+
+
+class _Mirror:
+    """A tree-sitter node copied into plain attributes, with its subtree: a template is
+    evaluated many times (once per module instance, per reader), and each attribute read of a
+    tree-sitter node makes new Python objects. Read like a Node (the attributes tfeval uses)."""
+
+    __slots__ = ("type", "is_named", "start_byte", "end_byte", "children", "named_children", "_src")
+
+    def __init__(self, node: Node, source: bytes) -> None:
+        self.type: str = node.type
+        self.is_named: bool = node.is_named
+        self.start_byte: int = node.start_byte
+        self.end_byte: int = node.end_byte
+        self._src = source
+        self.children: list[_Mirror] = []
+        self.named_children: list[_Mirror] = []
+
+    @property
+    def text(self) -> bytes:
+        return self._src[self.start_byte : self.end_byte]
+
+    @classmethod
+    def of(cls, root: Node, source: bytes) -> _Mirror:
+        """The mirror of `root` and everything under it (iteratively: no recursion limit)."""
+        top = cls(root, source)
+        pending = [(root, top)]
+        while pending:
+            node, mirror = pending.pop()
+            for child in node.children:
+                copy = cls(child, source)
+                mirror.children.append(copy)
+                if copy.is_named:
+                    mirror.named_children.append(copy)
+                pending.append((child, copy))
+        return top
 
 
 def _parts(node: Node) -> list[Node]:
@@ -597,7 +634,7 @@ def _type(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -624,7 +661,7 @@ def _to_string(value: Any, node: Any = None) -> str:
 def _as_number(value: Any) -> int | float:
     if isinstance(value, bool):
         raise EvalError("a bool is not a number")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
         try:
@@ -709,7 +746,7 @@ def _format(spec: str, *args: Any) -> str:
                 value
                 if isinstance(value, str)
                 else _json_text(value)
-                if isinstance(value, list | dict)
+                if isinstance(value, (list, dict))
                 else _to_string(value)
             )
             return ("%" + flags + "s") % text
@@ -794,7 +831,7 @@ def _concat(*lists: Any) -> Any:
 
 
 def _length(value: Any) -> int:
-    if isinstance(value, str | list | dict):
+    if isinstance(value, (str, list, dict)):
         return len(value)
     raise EvalError(f"length() of {_type(value)}")
 

@@ -207,7 +207,7 @@ def _as_set(ours: list[Any], theirs: list[Any]) -> bool:
 def _normal(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
         try:

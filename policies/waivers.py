@@ -29,7 +29,7 @@ def load_waivers(path: Path) -> list[Waiver]:
         empty = [
             key
             for key in ("id", "resource", "reason", "owner")
-            if not isinstance(entry[key], str | int) or not str(entry[key]).strip()
+            if not isinstance(entry[key], (str, int)) or not str(entry[key]).strip()
         ]
         if empty:
             raise ValueError(f"{path}: waiver #{n} has an empty {', '.join(empty)}")

@@ -55,7 +55,7 @@ def _outside(value: Any, allowed: Any) -> bool:
     if (
         isinstance(allowed, list)
         and len(allowed) == 2
-        and all(isinstance(x, int | float) for x in allowed)
+        and all(isinstance(x, (int, float)) for x in allowed)
     ):
         return value is None or not allowed[0] <= value <= allowed[1]
     return value not in allowed

@@ -74,7 +74,9 @@ def drift(declared: AlarmsInventory, deployed: AlarmsInventory, policy: Policy) 
 
 
 def _norm(value: Any) -> Any:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    return (
+        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    )
 
 
 def _same_metrics(want: Alarm, got: Alarm) -> bool:

@@ -72,7 +72,7 @@ def number(value: Any) -> float | None:
     """Terraform writes numbers as numbers or strings ("300"); the API as numbers."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         return float(value)

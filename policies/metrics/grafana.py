@@ -40,7 +40,7 @@ def read_grafana(inv: MetricsInventory, file: YamlFile, sources: Sources) -> Non
 
 
 def _literal(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return False
     text = str(value)
     return bool(text.strip()) and _INDIRECT.match(text) is None

@@ -134,7 +134,7 @@ def output_labels(node: Any, labels_of: Any) -> set[str] | None:
         return labels_of(metric_name(node))
     if isinstance(node, pp.MatrixSelector):
         return output_labels(node.vector_selector, labels_of)
-    if isinstance(node, pp.SubqueryExpr | pp.UnaryExpr):
+    if isinstance(node, (pp.SubqueryExpr, pp.UnaryExpr)):
         return output_labels(node.expr, labels_of)
     if isinstance(node, pp.AggregateExpr):
         if str(node.op) in SELECTING:  # they pick series and keep every label

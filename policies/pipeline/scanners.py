@@ -153,7 +153,7 @@ def _flag_below(text: str, flag: str, below: Any) -> bool:
         if word == flag and i + 1 < len(words):
             number = words[i + 1]
         if number is not None and re.fullmatch(r"\d+(\.\d+)?", number):
-            return isinstance(below, int | float) and float(number) < below
+            return isinstance(below, (int, float)) and float(number) < below
     return False
 
 

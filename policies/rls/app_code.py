@@ -79,7 +79,7 @@ def _sql(arg: ast.expr, where: Location) -> ExecutedSql | None:
             return None  # psycopg.sql.SQL(...).format(Identifier(...), Literal(...)) quotes
         literal = base.value if isinstance(base, ast.Constant) else "{}"
         return ExecutedSql(str(literal), "str.format", where)
-    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add):
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, (ast.Mod, ast.Add)):
         how = "% formatting" if isinstance(arg.op, ast.Mod) else "concatenation"
         literals = [n.value for n in ast.walk(arg) if isinstance(n, ast.Constant)]
         return ExecutedSql("{}".join(str(v) for v in literals if isinstance(v, str)), how, where)

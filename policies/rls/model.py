@@ -124,7 +124,7 @@ class RlsInventory:
 
 def walk(node: Any, parents: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
     """Every pglast node under node, with its ancestors (closest last)."""
-    if isinstance(node, list | tuple):
+    if isinstance(node, (list, tuple)):
         for item in node:
             yield from walk(item, parents)
     elif isinstance(node, ast.Node):

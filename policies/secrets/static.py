@@ -79,7 +79,7 @@ def _secret(project: TfProject, res: TfResource) -> Secret:
             isinstance(kms, str) and re.match(r"arn:aws[\w-]*:kms:[^:]*:\d+:key/", kms) is not None
         ),
         recovery_window_days=int(window)
-        if isinstance(window, int | str) and str(window).isdigit()
+        if isinstance(window, (int, str)) and str(window).isdigit()
         else None,
     )
 

@@ -60,7 +60,7 @@ _KEY = re.compile(r'^\s*(?:"([^"\n]+)"|([^\s"=:]+))\s*[=:]')  # the key a line a
 
 def scalar(value: Any) -> bool:
     """A value that can be a credential: text or a number (booleans and null are not)."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 class _Keyed:
