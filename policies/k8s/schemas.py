@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
 from policies.model import Location
 from policies.yamlfile import YamlFile, mapping
 
@@ -65,6 +63,8 @@ def _crd_problem(doc: dict[str, Any], kind: str) -> str | None:
     path = CRD_SCHEMAS.joinpath(CRD_FILES[kind])
     if not path.is_file():
         return f"no schema for {kind}: {CRD_FILES[kind]} is missing from the package"
+    import jsonschema
+
     schema = json.loads(path.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)
     if not errors:

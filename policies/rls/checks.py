@@ -8,7 +8,7 @@ from pathlib import Path
 
 from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
-from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table, is_true, setting_reads
+from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table
 
 
 def _normal(name: str) -> str:
@@ -47,6 +47,8 @@ def protected(inv: RlsInventory, params: dict) -> list[Table]:
 def public_catalogs(inv: RlsInventory, params: dict) -> set[str]:
     """Tables readable by all on purpose: not user data, and their only policies are read-all
     SELECTs (`FOR SELECT USING (true)`)."""
+    from policies.rls.pgnodes import is_true  # pglast, loaded when a check runs
+
     own: dict[str, list[RowPolicy]] = {}
     for p in inv.policies:
         own.setdefault(p.table, []).append(p)
@@ -176,6 +178,8 @@ def commands_covered(inv: RlsInventory, policy: Policy) -> list[Finding]:
 
 @check("RLS-004", applies=_tables)
 def no_open_permissive(inv: RlsInventory, policy: Policy) -> list[Finding]:
+    from policies.rls.pgnodes import is_true
+
     findings = []
     catalogs = public_catalogs(inv, policy.params)
     for p in inv.policies:
@@ -480,6 +484,8 @@ def _member_findings(
 
 def _switch_reads(p: RowPolicy) -> list[str]:
     """Custom settings a policy expression reads alone in a branch (no row column in it)."""
+    from policies.rls.pgnodes import setting_reads
+
     reads = [*setting_reads(p.using, p.location), *setting_reads(p.check, p.location)]
     return sorted({r.setting for r in reads if r.flag and "." in r.setting})
 

@@ -15,9 +15,8 @@ from policies.rls.model import (
     RowPolicy,
     Table,
     View,
-    referenced_relations,
-    setting_reads,
 )
+from policies.rls.pgnodes import referenced_relations, setting_reads
 
 _SYSTEM = "('pg_catalog', 'information_schema', 'pg_toast')"
 _COMMANDS = {"*": "all", "r": "select", "a": "insert", "w": "update", "d": "delete"}

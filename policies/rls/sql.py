@@ -18,10 +18,8 @@ from policies.rls.model import (
     RowPolicy,
     Table,
     View,
-    referenced_relations,
-    setting_reads,
-    walk,
 )
+from policies.rls.pgnodes import referenced_relations, setting_reads, walk
 from policies.sources import ParseError, SourceError, Sources
 
 _ROW_SECURITY = {

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
-from urllib3.util import SKIP_HEADER
 
 from policies.lazy import Lazy
 from policies.model import Finding, Location, Policy, resource
@@ -25,10 +24,11 @@ from policies.waf.request import Request
 PROBE_TIMEOUT_S = 10
 MAX_REQUESTS = 500  # per repeated case, and only with --allow-mutation
 # requests' and urllib3's default headers, not sent: a case's request carries only its own
-# (and Host, Content-Length), so a case without a User-Agent is sent without one
+# (and Host, Content-Length), so a case without a User-Agent is sent without one. SKIP: for
+# urllib3's own defaults, its SKIP_HEADER (imported when a probe sends, not at collection)
 UNSENT: dict[str, str | None] = {
-    "User-Agent": SKIP_HEADER,
-    "Accept-Encoding": SKIP_HEADER,
+    "User-Agent": "SKIP",
+    "Accept-Encoding": "SKIP",
     "Accept": None,
     "Connection": None,
 }
@@ -159,7 +159,9 @@ def _send(url: str, request: Request, at_url: bool = False) -> int:
     """One request's status: to `url` with the request's query (at_url), else to the request's
     path and query on the URL's origin; an endpoint that cannot be reached fails the test."""
     import requests
+    from urllib3.util import SKIP_HEADER
 
+    unsent = {k: SKIP_HEADER if v == "SKIP" else v for k, v in UNSENT.items()}
     parts = urlsplit(url)
     path = parts.path if at_url else request.path
     target = urlunsplit((parts.scheme, parts.netloc, path or "/", request.query, ""))
@@ -167,7 +169,7 @@ def _send(url: str, request: Request, at_url: bool = False) -> int:
         return requests.request(
             request.method,
             target,
-            headers={**UNSENT, **dict(request.headers)},
+            headers={**unsent, **dict(request.headers)},
             data=request.body or None,
             timeout=PROBE_TIMEOUT_S,
             allow_redirects=False,

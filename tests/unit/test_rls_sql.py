@@ -9,7 +9,7 @@ import pytest
 from policies.catalog import load_catalog
 from policies.model import Location
 from policies.rls.checks import context_settings, public_catalogs, user_data
-from policies.rls.model import setting_reads
+from policies.rls.pgnodes import setting_reads
 from policies.rls.static import read_static
 from policies.sources import Sources
 

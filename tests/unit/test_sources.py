@@ -22,7 +22,7 @@ from policies.yamlfile import load_yaml_files
 from tests.helpers import ROOT, SUITE, run_suite
 
 INFRA = ROOT / "infra"
-LIVE_CLIENTS = ("boto3", "botocore", "kubernetes", "psycopg", "requests", "moto")
+LIVE_CLIENTS = ("boto3", "botocore", "kubernetes", "psycopg", "requests", "urllib3", "moto")
 
 
 def _tf_tree(tmp_path):
@@ -185,6 +185,19 @@ def test_static_run_imports_no_live_client(tmp_path):
         "import sys, pytest\n"
         f"pytest.main(['-q', '-m', 'static', {str(SUITE)!r}, '--reports', {str(tmp_path)!r}])\n"
         f"print('loaded:', sorted(m for m in {LIVE_CLIENTS!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert "loaded: []" in done.stdout, done.stdout[-1500:]
+
+
+def test_collecting_the_suite_loads_no_parser_a_tree_may_not_need(tmp_path):
+    code = (
+        "import sys, pytest\n"
+        f"pytest.main(['-q', '--collect-only', {str(SUITE)!r}, '--infra', {str(tmp_path)!r}])\n"
+        "print('loaded:', sorted(m for m in ('pglast', 'jsonschema', 'urllib3', 'hcl2')"
+        " if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
