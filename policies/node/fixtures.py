@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from policies.lazy import Lazy
-from policies.node.live import HostShell, HostUnreachable, read_host
 from policies.node.model import NodeInventory, NodeLive
 from policies.registry import NotApplicable
 from policies.session import settings
@@ -65,6 +64,7 @@ def node_live(
     stops: list[Any] = []
 
     def read() -> NodeLive:
+        from policies.node.live import HostShell, HostUnreachable, read_host
         from policies.targets.stack import STACK_TIMINGS
 
         given = pytestconfig.getoption("hosts", default=None)

@@ -4,7 +4,6 @@ on --target local only) and a dcgm-exporter payload shipped with the suite."""
 
 from __future__ import annotations
 
-import http.server
 import re
 import shutil
 import socket
@@ -59,6 +58,7 @@ class Prometheus:
 def serve_file(body: bytes, port: int | None = None) -> tuple[str, Any]:
     """Serve one exposition-format payload on loopback (`port`, else a free one); returns
     (address, stop)."""
+    import http.server
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server API
