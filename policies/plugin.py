@@ -372,22 +372,11 @@ def waivers(waivers_path: Path | None) -> Lazy[list[Waiver]]:
     return Lazy(load)
 
 
-def _masked(value: Any) -> Any:
-    """A finding's JSON value with registered secrets masked: text, and each name of a list."""
-    from policies.redact import mask
-
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    return value
-
-
 @pytest.fixture
 def gate(request: pytest.FixtureRequest, waivers: Lazy[list[Waiver]]) -> Gate:
     """Apply waivers to a policy's findings, record them for the reports, fail on the rest."""
 
-    from policies.redact import mask
+    from policies.redact import mask, masked
 
     def run(policy_id: str, findings: list[Finding]) -> None:
         policy = settings(request.config).catalog[policy_id]
@@ -397,7 +386,7 @@ def gate(request: pytest.FixtureRequest, waivers: Lazy[list[Waiver]]) -> Gate:
         recorded, failing = [], []
         for finding in findings:
             waiver = waiver_for(finding, in_force, today)
-            data = {k: _masked(v) for k, v in finding_to_json(finding).items()}
+            data = {k: masked(v) for k, v in finding_to_json(finding).items()}
             data["waiver"] = (
                 {"reason": waiver.reason, "owner": waiver.owner, "expires": str(waiver.expires)}
                 if waiver

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Any
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
@@ -35,6 +36,16 @@ def mask(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return printable(text)
+
+
+def masked(value: Any) -> Any:
+    """A report value with registered secrets masked: text, and each text of a list (a text
+    without a secret registered and all ASCII is returned as it is, without a call)."""
+    if isinstance(value, str):
+        return mask(value) if _secrets or not value.isascii() else value
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
 
 
 def printable(text: str) -> str:
