@@ -321,13 +321,7 @@ class Sources:
         return self._kept("bytes", path, lambda: self._read(path))
 
     def _read(self, path: Path) -> bytes:
-        real = Path(os.path.realpath(path))
-        if not real.is_relative_to(self.base) and real not in self._allowed:
-            raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
-        try:
-            fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:
-            raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+        fd = self._open_inside(path)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -344,6 +338,41 @@ class Sources:
         if len(data) > MAX_FILE_BYTES:
             raise _error(path, 1, f"over the {MAX_FILE_BYTES}-byte limit", LIMIT)
         return data
+
+    def _open_inside(self, path: Path) -> int:
+        """The file opened for reading, never through a link at its end, and only if what was
+        opened is inside --infra (or an allowed module file): checked on the descriptor itself
+        (Linux's /proc/self/fd), so a directory swapped for a link after the walk cannot send
+        the read elsewhere; without /proc, the path is resolved first. A link the walk kept (to
+        a file inside the tree) is opened at its target."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = None
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+        if fd is not None:
+            try:
+                opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                opened = None
+            if opened is not None and opened.is_absolute():
+                if self._inside(opened):
+                    return fd
+                os.close(fd)
+                raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
+            os.close(fd)
+        real = Path(os.path.realpath(path))
+        if not self._inside(real):
+            raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
+        try:
+            return os.open(real, flags)
+        except OSError as exc:
+            raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
+
+    def _inside(self, real: Path) -> bool:
+        return real.is_relative_to(self.base) or real in self._allowed
 
     def text(self, path: Path) -> str:
         """The file as UTF-8 text (a leading byte-order mark dropped, as Terraform does)."""

@@ -180,6 +180,25 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
     assert serial[2] and any(isinstance(v, sources_module.ParseError) for v in serial[0].values())
 
 
+def test_a_directory_swapped_for_a_link_after_the_walk_is_not_read_through(tmp_path):
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    (tree / "mod").mkdir(parents=True)
+    (tree / "mod" / "main.tf").write_text('locals {\n  a = "in"\n}\n')
+    (tree / "kept.tf").write_text('locals {\n  b = "in"\n}\n')
+    (tree / "link.tf").symlink_to(tree / "kept.tf")  # a link inside the tree: read at its target
+    outside.mkdir()
+    (outside / "main.tf").write_text('locals {\n  a = "secret outside"\n}\n')
+    found = Sources(tree)
+    files = found.files(".tf")
+    assert [p.name for p in files] == ["kept.tf", "link.tf", "main.tf"]
+    shutil.rmtree(tree / "mod")
+    (tree / "mod").symlink_to(outside)  # after the walk, before the read
+    with pytest.raises(sources_module.SourceError) as refused:
+        found.text(tree / "mod" / "main.tf")
+    assert "resolves outside --infra" in refused.value.error.message
+    assert found.text(tree / "link.tf") == found.text(tree / "kept.tf")
+
+
 def test_static_run_imports_no_live_client(tmp_path):
     code = (
         "import sys, pytest\n"
