@@ -64,5 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     return int(pytest.main(arguments(sys.argv[1:] if argv is None else list(argv))))
 
 
+def run() -> None:
+    """The console script (and `python -m policies.cli`): main(), then exit at once once the
+    output is flushed. pytest has finished by then (fixtures torn down, services stopped,
+    reports written and closed); tearing the interpreter down would only free the run's
+    objects, thousands of files' models on a large tree (~0.1 s per 1,000 files)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: nothing more can be shown
+        code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
