@@ -354,16 +354,16 @@ class Sources:
                 raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
         if fd is not None:
             try:
-                opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+                opened = os.readlink(f"/proc/self/fd/{fd}")
             except OSError:
-                opened = None
-            if opened is not None and opened.is_absolute():
+                opened = ""
+            if opened.startswith("/"):
                 if self._inside(opened):
                     return fd
                 os.close(fd)
                 raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
             os.close(fd)
-        real = Path(os.path.realpath(path))
+        real = os.path.realpath(path)
         if not self._inside(real):
             raise _error(path, None, "resolves outside --infra: not read", UNREADABLE)
         try:
@@ -371,8 +371,11 @@ class Sources:
         except OSError as exc:
             raise _error(path, None, f"cannot be read: {_reason(exc)}", UNREADABLE) from None
 
-    def _inside(self, real: Path) -> bool:
-        return real.is_relative_to(self.base) or real in self._allowed
+    def _inside(self, real: str) -> bool:
+        """Whether a resolved path is --infra, under it, or an allowed module file."""
+        base = str(self.base)
+        inside = real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+        return inside or Path(real) in self._allowed
 
     def text(self, path: Path) -> str:
         """The file as UTF-8 text (a leading byte-order mark dropped, as Terraform does)."""
@@ -500,7 +503,7 @@ class Sources:
             except SourceError:
                 continue  # _parse_hcl reports it
             entry = self._cache_entry(text)
-            if entry is None or not entry.exists():
+            if entry is None or not os.path.exists(entry):
                 texts.setdefault(text, []).append(path)
         return texts
 
