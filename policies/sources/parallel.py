@@ -49,7 +49,9 @@ class Running:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def cancel(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop the texts not started; wait for the ones being parsed (a chunk at most), so no
+        worker outlives the run."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def start(texts: list[str], finish: Callable[[str, Model], None]) -> Running | None:
