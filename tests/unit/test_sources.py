@@ -127,9 +127,9 @@ def test_workers_start_parsing_at_their_own_share(tmp_path, monkeypatch):
     assert order[: len(paths)] == [p.name for p in paths[half:] + paths[:half]]
 
 
-def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors(
-    tmp_path, monkeypatch
-):
+def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors(tmp_path):
+    # In a fresh interpreter: workers are forked only while no other thread runs, and earlier
+    # tests of this process may have left servers' threads behind.
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: files are parsed serially")
     tree = tmp_path / "tree"
@@ -141,6 +141,21 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
         (tree / f"m{n}" / source.name).write_text(text)
     (tree / "m0" / "broken.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n')
     (tree / "m1" / "crlf.tf").write_bytes(b'locals {\r\n  a = "b"\r\n}\r\n')  # python-hcl2's
+    code = (
+        "from pathlib import Path\n"
+        "from tests.unit.test_sources import compare_parallel_and_serial\n"
+        f"compare_parallel_and_serial(Path({str(tree)!r}), Path({str(tmp_path / 'cache')!r}))\n"
+        "print('compared')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "compared" in done.stdout, done.stderr[-3000:]
+
+
+def compare_parallel_and_serial(tree, cache):
+    """The parallel path's models, errors, fallbacks and cache entries against the serial
+    path's, then the prefetch taken and the prefetch cancelled (run by the test above)."""
     sent: list[int] = []
     real = parallel.parse_texts
 
@@ -159,15 +174,15 @@ def test_many_files_parsed_in_worker_processes_give_the_serial_models_and_errors
                 out[path] = exc.error
         return out, sources.hcl.parsed, sources.hcl.fallbacks
 
-    monkeypatch.setattr(parallel, "parse_texts", spy)
-    in_workers = read(Sources(tree, tmp_path / "cache"))
-    monkeypatch.setattr(parallel, "parse_texts", lambda texts, finish: [None] * len(texts))
+    parallel.parse_texts = spy
+    in_workers = read(Sources(tree, cache))
+    parallel.parse_texts = lambda texts, finish: [None] * len(texts)
     serial = read(Sources(tree))
-    assert sent and sent[0] == parallel.MIN_TEXTS + 16  # each distinct text once
+    assert sent and sent[0] == parallel.MIN_TEXTS + 16, sent  # each distinct text once
     assert in_workers == serial
-    warm = Sources(tree, tmp_path / "cache")  # the workers stored what they parsed
+    warm = Sources(tree, cache)  # the workers stored what they parsed
     assert read(warm)[0] == serial[0] and warm.hcl_cached == len(serial[0]) - 2
-    monkeypatch.setattr(parallel, "parse_texts", spy)
+    parallel.parse_texts = spy
     prefetched = Sources(tree)
     prefetched.prefetch_hcl()  # started at session start, taken by the first load_hcl
     assert prefetched._prefetch is not None
