@@ -464,11 +464,14 @@ class Sources:
     def prefetch_hcl(self) -> None:
         """Start parsing the tree's HCL files in worker processes and return at once (while the
         session starts); the first load_hcl takes their models."""
-        from policies.sources.parallel import start
+        from policies.sources.parallel import MIN_TEXTS, start
 
         if self.share != (0, 1) or self.hcl.parser != "tree-sitter" or self._prefetch:
             return
-        texts = self._uncached(self.files(".tf", ".tfvars"))
+        paths = self.files(".tf", ".tfvars")
+        if len(paths) < MIN_TEXTS:
+            return  # parsed in this process when read: nothing to read ahead of time
+        texts = self._uncached(paths)
         running = start(list(texts), self._finish)
         if running is not None:
             self._prefetch = (texts, running)

@@ -46,7 +46,7 @@ class Running:
         except (BrokenProcessPool, OSError):
             return [None] * self._n
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self.cancel()
 
     def cancel(self) -> None:
         """Drop the texts not started; wait for the ones being parsed (a chunk at most), so no

@@ -4,13 +4,11 @@ requests to a deployed endpoint (WAF-013)."""
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import yaml
 
 from policies.lazy import Lazy
 from policies.model import Finding, Location, Policy, resource
@@ -20,6 +18,7 @@ from policies.waf.drift import drift
 from policies.waf.managed_rules import TRIGGERS
 from policies.waf.model import WafInventory
 from policies.waf.request import Request
+from policies.yamlfile import packaged
 
 PROBE_TIMEOUT_S = 10
 MAX_REQUESTS = 500  # per repeated case, and only with --allow-mutation
@@ -37,8 +36,7 @@ UNSENT: dict[str, str | None] = {
 @cache
 def attacks() -> dict[str, WafCase]:
     """WAF-013's attack requests (attacks.yaml, shipped with the suite), by name."""
-    text = resources.files("policies.waf").joinpath("attacks.yaml").read_text()
-    cases, errors = parse_cases(yaml.safe_load(text), Path("attacks.yaml"))
+    cases, errors = parse_cases(packaged("policies.waf", "attacks.yaml"), Path("attacks.yaml"))
     assert not errors, errors
     return {case.name: case for case in cases}
 

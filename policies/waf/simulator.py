@@ -175,10 +175,8 @@ class Simulator:
         """Whether each rate window of `rated` would decide as recorded for a request at `at`;
         if so the request is counted in them (windows only ever drop entries older than `at`)."""
         for rate in rated:
-            times = self._windows[rate.window_key]
-            while times and times[0] <= at - rate.window:
-                times.popleft()
-            if (isinstance(rate.limit, int) and len(times) + 1 > rate.limit) != rate.matched:
+            seen = _in_window(self._windows[rate.window_key], at, rate.window)
+            if _exceeds(seen + 1, rate.limit) != rate.matched:
                 return False
         for rate in rated:
             self._windows[rate.window_key].append(at)
@@ -334,14 +332,24 @@ class Simulator:
         window = int(body.get("evaluation_window_sec", DEFAULT_WINDOW_S))
         times = self._windows.setdefault((rule.name, key), deque())
         times.append(at)
-        while times and times[0] <= at - window:
-            times.popleft()
         limit = body.get("limit")
-        matched = isinstance(limit, int) and len(times) > limit
+        matched = _exceeds(_in_window(times, at, window), limit)
         run.rated.append(_Rated((rule.name, key), window, limit, matched))
         detail = f"{len(times)} requests in {window} s for {key}, limit {limit}"
         trace.steps.append(Step("rate_based_statement", matched, "aggregation key", detail=detail))
         return matched
+
+
+def _in_window(times: deque[float], at: float, window: int) -> int:
+    """How many requests of a rate window are still in it at `at` (older ones dropped)."""
+    while times and times[0] <= at - window:
+        times.popleft()
+    return len(times)
+
+
+def _exceeds(count: int, limit: Any) -> bool:
+    """A rate-based rule matches when its count exceeds the limit."""
+    return isinstance(limit, int) and count > limit
 
 
 @dataclass(frozen=True)
