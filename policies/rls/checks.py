@@ -8,7 +8,7 @@ from pathlib import Path
 
 from policies.model import Finding, Location, Policy, resource
 from policies.registry import check
-from policies.rls.model import COMMANDS, RlsInventory, RowPolicy, Table
+from policies.rls.model import COMMANDS, SERVER_ACCESS_ROLES, RlsInventory, RowPolicy, Table
 
 
 def _normal(name: str) -> str:
@@ -434,6 +434,26 @@ def no_bypass_roles(inv: RlsInventory, policy: Policy) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _roles(inv: RlsInventory) -> str | None:
+    return None if inv.roles or inv.memberships or inv.tables else "no SQL role or table"
+
+
+@check("RLS-015", applies=_roles)
+def no_server_access(inv: RlsInventory, policy: Policy) -> list[Finding]:
+    return [
+        Finding(
+            policy.id,
+            resource("role", m.member),
+            f"role {m.member} is granted {m.role}",
+            f"no role a migration creates or runs as in {', '.join(SERVER_ACCESS_ROLES)}",
+            f"member of {m.role}",
+            m.location,
+        )
+        for m in inv.memberships
+        if m.role in SERVER_ACCESS_ROLES
+    ]
 
 
 def _owned(tables: list[Table], owner: str) -> str:

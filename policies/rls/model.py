@@ -11,6 +11,11 @@ from policies.model import Location
 COMMANDS = ("select", "insert", "update", "delete")
 
 
+# The predefined roles that reach outside the database: COPY ... TO/FROM PROGRAM runs a shell
+# command as the server's operating-system user, COPY to or from a file reads or writes its files.
+SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
+
+
 @dataclass
 class Table:
     key: str  # schema.name

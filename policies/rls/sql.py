@@ -205,21 +205,26 @@ class _Migration:
                     self.inv.memberships.append(Membership(member, group, loc, can_set))
 
     def _DoStmt(self, stmt: ast.DoStmt, loc: Location) -> None:
-        """Idempotent role creation lives in DO blocks: read the CREATE ROLE statements inside
-        (at their own lines: the body's offset in the file, then the statement's in the body)."""
+        """Idempotent role creation lives in DO blocks: read the CREATE ROLE and GRANT role
+        statements inside (at their own lines: the body's offset in the file, then the
+        statement's in the body)."""
         for option in stmt.args or ():
             if option.defname == "as" and isinstance(option.arg, ast.String):
                 body = option.arg.sval
                 start = max(self.text.find(body, self.offset(loc)), 0)
                 offset = 0
                 for line in body.split(";"):
-                    at = line.lower().find("create role")
-                    if at >= 0:
+                    for keyword, kind in (("create role", ast.CreateRoleStmt), ("grant ", None)):
+                        at = line.lower().find(keyword)
+                        if at < 0:
+                            continue
                         try:
-                            for raw in pglast.parse_sql(line[at:]):
-                                self.read(raw, start + offset + at)
+                            parsed = pglast.parse_sql(line[at:])
                         except pglast.parser.ParseError:
-                            pass
+                            continue
+                        for raw in parsed:
+                            if isinstance(raw.stmt, kind or ast.GrantRoleStmt):
+                                self.read(raw, start + offset + at)
                     offset += len(line) + 1
 
     def offset(self, loc: Location) -> int:

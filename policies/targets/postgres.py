@@ -21,6 +21,7 @@ import pytest
 from policies.lazy import Lazy
 from policies.posture import may_write
 from policies.redact import excerpt, register
+from policies.rls.model import SERVER_ACCESS_ROLES
 from policies.sources import SourceError, Sources
 from policies.targets.stack import (
     STACK_TIMINGS,
@@ -138,13 +139,15 @@ def migrate(cluster: PgCluster, sources: Sources, dbname: str = DATABASE) -> str
     """Create the database, owned by a NOSUPERUSER CREATEROLE role, and apply every .sql file
     of the tree in path order as that role, statement by statement; each role a migration
     creates is granted to it (so `SET ROLE owner` works, as PostgreSQL 16's
-    createrole_self_grant does). A migration can therefore never run as a superuser (no
-    `COPY ... FROM PROGRAM`, no untrusted language, no server file read). Returns the first
-    failure, in one line naming the file and line, or None."""
+    createrole_self_grant does). A migration can therefore never run as a superuser nor be
+    granted the server's program or file access (SERVER_ACCESS_ROLES): no `COPY ... PROGRAM`,
+    no untrusted language, no server file read or write. Returns the first failure, in one
+    line naming the file and line, or None."""
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+        _server_access_for_superusers_only(admin)
         admin.execute(
             sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS").format(
                 sql.Identifier(MIGRATOR)
@@ -171,10 +174,30 @@ def migrate(cluster: PgCluster, sources: Sources, dbname: str = DATABASE) -> str
                     except psycopg.Error as exc:
                         line = data[:start].count(b"\n") + 1 + _leading_lines(statement)
                         cause = excerpt(" ".join(str(exc).split()), None, width=200)
+                        if any(role in statement for role in SERVER_ACCESS_ROLES):
+                            cause += (
+                                " (no migration may grant the server's program or file access:"
+                                f" {', '.join(SERVER_ACCESS_ROLES)})"
+                            )
                         return f"{path}:{line}: migration failed: {exc.sqlstate}: {cause}"
                     if type(raw.stmt).__name__ in ("CreateRoleStmt", "DoStmt"):
                         _grant_new_roles(admin)
     return None
+
+
+def _server_access_for_superusers_only(admin: Any) -> None:
+    """Make SERVER_ACCESS_ROLES grantable by superusers only. From PostgreSQL 16 a CREATEROLE
+    role grants only roles it holds with ADMIN OPTION, so the migrator cannot grant them. Up
+    to 15, CREATEROLE grants membership in every role that is not a superuser: the roles are
+    then marked superuser in the throwaway cluster's catalog, which makes granting them a
+    superuser's act (AddRoleMems) while nothing else changes (no role is their member, and
+    predefined roles cannot log in)."""
+    version = admin.execute("SHOW server_version_num").fetchone()[0]
+    if int(version) >= 160000:
+        return
+    admin.execute(
+        "UPDATE pg_authid SET rolsuper = true WHERE rolname = ANY(%s)", (list(SERVER_ACCESS_ROLES),)
+    )
 
 
 def _leading_lines(statement: str) -> int:

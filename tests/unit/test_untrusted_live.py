@@ -146,6 +146,70 @@ def test_migrations_cannot_run_programs(tmp_path):
     assert not marker.exists()
 
 
+ESCALATIONS = {
+    "grant": (
+        "GRANT pg_execute_server_program TO CURRENT_USER;\n"
+        "COPY notes (id) TO PROGRAM 'touch {marker}';\n"
+    ),
+    "dynamic grant and copy in one statement": (
+        "DO $$ BEGIN\n"
+        "  EXECUTE 'GRANT pg_execute_server_program TO ' || quote_ident(current_user);\n"
+        "  EXECUTE 'COPY notes (id) TO PROGRAM ''touch {marker}''';\n"
+        "END $$;\n"
+    ),
+    "a new role inside it": (
+        "CREATE ROLE loader IN ROLE pg_execute_server_program;\n"
+        "SET ROLE loader;\n"
+        "COPY notes (id) TO PROGRAM 'touch {marker}';\n"
+    ),
+    "write server files": (
+        "GRANT pg_write_server_files TO CURRENT_USER;\nCOPY notes (id) TO '{marker}';\n"
+    ),
+    "read server files": (
+        "GRANT pg_read_server_files TO CURRENT_USER;\n"
+        "CREATE TABLE stolen (line text);\n"
+        "COPY stolen FROM '/etc/passwd';\n"
+    ),
+}
+
+
+@pytest.fixture
+def cluster():
+    try:
+        started = start_cluster()
+    except StackUnavailable as exc:
+        pytest.skip(str(exc))
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("path", sorted(ESCALATIONS))
+def test_a_migration_cannot_grant_itself_the_servers_program_or_file_access(
+    tmp_path, cluster, path
+):
+    """The migrator has CREATEROLE (migrations create roles); up to PostgreSQL 15 that would
+    let it grant itself pg_execute_server_program and run a shell command as the server."""
+    import psycopg
+
+    marker = _drop_dir() / "escalated"
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "001_init.sql").write_text(
+        "CREATE TABLE notes (id int, owner_id uuid);\nINSERT INTO notes VALUES (1, NULL);\n"
+        + ESCALATIONS[path].format(marker=marker)
+    )
+    failure = migrate(cluster, Sources(tmp_path))
+    assert failure is not None and ": migration failed: 42501: " in failure, failure
+    assert failure.startswith(f"{db / '001_init.sql'}:3:"), failure
+    assert not marker.exists()
+    with psycopg.connect(cluster.dsn()) as admin:
+        members = admin.execute(
+            "SELECT pg_get_userbyid(member) FROM pg_auth_members"
+            " WHERE pg_get_userbyid(roleid) LIKE 'pg_%server%'"
+        ).fetchall()
+    assert members == []
+
+
 WRITES = re.compile(
     r"statement: .*\b(INSERT|UPDATE|DELETE|TRUNCATE|COPY|CREATE|ALTER|DROP|GRANT|REVOKE)\b", re.I
 )
