@@ -28,7 +28,7 @@ def _gpu(inventory: Any) -> str | None:
 
 @probe("MET-020", needs=("prometheus_target",), applies=_jobs)
 def targets_up(policy: Policy, prometheus_target: Lazy[Any]) -> list[Finding]:
-    prometheus, _ = prometheus_target.get()
+    prometheus = prometheus_target.get().prometheus
     targets = prometheus.api("targets")["activeTargets"]
     if not targets:
         return [
@@ -77,7 +77,7 @@ def _why_empty(prometheus: Any, expr: str) -> str:
 def queries_return_series(
     policy: Policy, prometheus_target: Lazy[Any], metrics_static: Any
 ) -> list[Finding]:
-    prometheus, _ = prometheus_target.get()
+    prometheus = prometheus_target.get().prometheus
     findings = []
     for query in metrics_static.queries:
         probes = [query.expr]
@@ -102,7 +102,7 @@ def queries_return_series(
 
 @probe("MET-022", needs=("prometheus_target",), applies=_gpu)
 def gpu_series_carry_gpu_and_pod(policy: Policy, prometheus_target: Lazy[Any]) -> list[Finding]:
-    prometheus, _ = prometheus_target.get()
+    prometheus = prometheus_target.get().prometheus
     metric, labels = policy.params["metric"], policy.params["labels"]
     series = prometheus.api("query", query=metric)["result"]
     where = Location(resource=f"{prometheus.url} {metric}")

@@ -141,7 +141,7 @@ def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
     if kind == "ServiceMonitor":
         name = str(mapping(doc.get("metadata")).get("name"))
         inv.jobs.append(
-            ScrapeJob(f"serviceMonitor/{name}", json.dumps(doc), [], Location(path, doc.line))
+            ScrapeJob(f"serviceMonitor/{name}", _json(doc), [], Location(path, doc.line))
         )
     elif kind == "PrometheusRule":
         for group in sequence(mapping(doc.get("spec")).get("groups")):
@@ -168,9 +168,14 @@ def _yaml(inv: MetricsInventory, path: Path, doc: LineDict) -> None:
                 inv.jobs.append(
                     ScrapeJob(
                         str(job.get("job_name")),
-                        json.dumps(job),
+                        _json(job),
                         targets,
                         Location(path, job.line),
-                        json.loads(json.dumps(job)),
+                        json.loads(_json(job)),
                     )
                 )
+
+
+def _json(doc: LineDict) -> str:
+    """A YAML document as JSON, a date or timestamp in it as its text."""
+    return json.dumps(doc, default=str)

@@ -1,5 +1,6 @@
 """What the run itself must be able to trust: the waivers in force are valid and unexpired;
-scrape jobs the embedded Prometheus has no stand-in for are named."""
+scrape jobs the embedded Prometheus has no stand-in for, and their settings it is not given,
+are named."""
 
 import datetime as dt
 
@@ -28,11 +29,19 @@ def test_waivers_valid(waivers, waivers_path):
 
 @pytest.mark.live
 def test_scrape_jobs_without_local_stand_in(metrics_static, prometheus_target):
+    """Named once per run: the jobs not scraped and the settings the embedded Prometheus was
+    not given."""
     if not metrics_static.jobs:
         pytest.skip("not applicable: no scrape job")
-    _, without = prometheus_target.get()
-    if without:
-        pytest.skip(
-            f"scrape jobs {', '.join(without)} have no local stand-in (their exporters "
+    target = prometheus_target.get()
+    reasons = []
+    if target.without:
+        reasons.append(
+            f"scrape jobs {', '.join(target.without)} have no local stand-in (their exporters "
             "need the real services): verify them with --prometheus-url"
         )
+    if target.dropped:
+        jobs = "; ".join(f"{job}: {', '.join(keys)}" for job, keys in target.dropped.items())
+        reasons.append(f"scrape settings not given to the embedded Prometheus ({jobs})")
+    if reasons:
+        pytest.skip("; ".join(reasons))

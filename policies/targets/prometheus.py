@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -198,26 +198,51 @@ def _wait(probe: Any, process: subprocess.Popen[bytes], what: str) -> None:
 
 
 DCGM_PAYLOAD = "dcgm-exporter.prom"  # a dcgm-exporter scrape, written for the suite
+# The scrape settings the embedded Prometheus takes from a tree's job: none reads a file, names
+# a host or changes how the request is made (Prometheus' scrape_config reference).
+SCRAPE_KEYS_KEPT = (
+    "metrics_path",
+    "params",
+    "honor_labels",
+    "honor_timestamps",
+    "metric_relabel_configs",
+    "sample_limit",
+    "label_limit",
+    "label_name_length_limit",
+    "label_value_length_limit",
+    "body_size_limit",
+)
+# What the suite writes itself in their place (job_name, scheme, targets, labels, intervals):
+# dropped without being reported. Every other setting is dropped and reported.
 SCRAPE_KEYS_REPLACED = (
+    "job_name",
+    "scheme",
+    "static_configs",
     "kubernetes_sd_configs",
     "relabel_configs",
-    "static_configs",
     "scrape_interval",
     "scrape_timeout",
 )
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+class PrometheusTarget(NamedTuple):
+    prometheus: Prometheus
+    without: list[str]  # scrape jobs without a local stand-in, not scraped
+    dropped: dict[str, list[str]]  # scrape job -> its settings the embedded Prometheus is not given
 
 
 @pytest.fixture(scope="session")
 def prometheus_target(
     pytestconfig: pytest.Config, metrics_static: Any, sources: Sources
-) -> Iterator[Lazy[tuple[Prometheus, list[str]]]]:
-    """(Prometheus, scrape jobs without a local stand-in): --prometheus-url, or a real
-    Prometheus scraping local stand-ins of the tree's jobs (the platform's own apps and the
-    dcgm-exporter payload), on --target local."""
+) -> Iterator[Lazy[PrometheusTarget]]:
+    """--prometheus-url, or a real Prometheus scraping local stand-ins of the tree's jobs (the
+    platform's own apps and the dcgm-exporter payload) on --target local, given only the
+    settings of SCRAPE_KEYS_KEPT from each job."""
     url = pytestconfig.getoption("--prometheus-url")
     running: list[Prometheus] = []
 
-    def given() -> tuple[Prometheus, list[str]]:
+    def given() -> PrometheusTarget:
         import requests
 
         prometheus, cause = Prometheus(url.rstrip("/")), None
@@ -227,9 +252,9 @@ def prometheus_target(
             cause = " ".join(str(exc).split())[:200]
         if cause is not None:
             pytest.fail(f"cannot reach Prometheus at {url}: {cause}", pytrace=False)
-        return prometheus, []
+        return PrometheusTarget(prometheus, [], {})
 
-    def embedded() -> tuple[Prometheus, list[str]]:
+    def embedded() -> PrometheusTarget:
         from policies.targets.stack import STACK_TIMINGS, bring_up
 
         require_local_code(pytestconfig, "the embedded Prometheus (pass --prometheus-url)")
@@ -240,7 +265,7 @@ def prometheus_target(
             for stop in reversed(stops):
                 stop()
             raise
-        jobs, without = _jobs(metrics_static, stand_ins)
+        jobs, without, dropped = _jobs(metrics_static, stand_ins)
         started = time.monotonic()
         prometheus = bring_up(lambda: start(jobs), cleanup=lambda: [s() for s in stops])
         prometheus.stops[:0] = stops
@@ -250,7 +275,7 @@ def prometheus_target(
         started = time.monotonic()
         _await_scrapes(prometheus)
         timings["prometheus first scrapes"] = time.monotonic() - started
-        return prometheus, without
+        return PrometheusTarget(prometheus, without, dropped)
 
     early = None if url else Early(pytestconfig, embedded)
     yield Lazy(early or given)
@@ -260,24 +285,36 @@ def prometheus_target(
         prometheus.stop()
 
 
-def _jobs(metrics_static: Any, stand_ins: dict[str, str]) -> tuple[list[Any], list[str]]:
-    """The tree's scrape jobs pointed at the stand-ins; the names of jobs without one."""
-    jobs, without = [], []
+def _jobs(
+    metrics_static: Any, stand_ins: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[str], dict[str, list[str]]]:
+    """The tree's scrape jobs as the embedded Prometheus gets them: the kept settings, plain
+    HTTP to the stand-in on loopback, the relabeling's target labels set to "local"; the
+    names of jobs without a stand-in; job -> the settings dropped (SCRAPE_KEYS_REPLACED
+    aside)."""
+    jobs, without, dropped = [], [], {}
     for job in metrics_static.jobs:
         address = next((a for producer, a in stand_ins.items() if producer in job.text), None)
         if address is None:
             without.append(job.name)
             continue
-        config = {k: v for k, v in job.config.items() if k not in SCRAPE_KEYS_REPLACED}
-        labels = {label: "local" for label in job.target_labels}
+        kept = {k: v for k, v in job.config.items() if k in SCRAPE_KEYS_KEPT}
+        if unknown := sorted(set(job.config) - set(SCRAPE_KEYS_KEPT) - set(SCRAPE_KEYS_REPLACED)):
+            dropped[job.name] = unknown
+        labels = {
+            label: "local"
+            for label in job.target_labels
+            if LABEL_NAME.fullmatch(label) and not label.startswith("__")
+        }
         jobs.append(
             {
-                **config,
                 "job_name": job.name,
+                **kept,
+                "scheme": "http",
                 "static_configs": [{"targets": [address], "labels": labels}],
             }
         )
-    return jobs, without
+    return jobs, without, dropped
 
 
 def app_entries(metrics_static: Any, sources: Sources) -> dict[str, tuple[Path, str]]:
