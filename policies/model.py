@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from policies.redact import printable
+from policies.redact import inert
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -27,7 +27,7 @@ class Location:
 
     def __str__(self) -> str:
         if self.path is None:
-            return self.resource or "<unknown>"
+            return inert(self.resource or "<unknown>")
         shown = display_path(self.path)
         return f"{shown}:{self.line}" if self.line else shown
 
@@ -40,8 +40,8 @@ def matches_declared(declared: str, actual: str) -> bool:
 
 
 def display_path(path: Path) -> str:
-    """A path as a user reads it: relative to the working directory when under it, any byte
-    of its name that is not UTF-8 shown as \\xNN (so every report can be written)."""
+    """A path as a user reads it: relative to the working directory when under it, inert (a
+    control character or a byte of its name that is not UTF-8 shown as \\xNN)."""
     return _shown(path, os.getcwd())[0]
 
 
@@ -58,9 +58,9 @@ def _shown(path: Path, cwd: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     try:
         relative = path.relative_to(cwd)
     except ValueError:
-        return printable(str(path)), (("uri", "file://" + quote(os.fsencode(path))),)
+        return inert(str(path)), (("uri", "file://" + quote(os.fsencode(path))),)
     uri = (("uri", quote(os.fsencode(relative))), ("uriBaseId", "PROJECTROOT"))
-    return printable(str(relative)), uri
+    return inert(str(relative)), uri
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,13 @@ class Finding:
     detail: str = ""  # how the verdict was reached (a WAF case's trace), shown under the finding
 
     def render(self, remediation: str) -> str:
+        """The finding in one line, its detail in the lines under it, each inert."""
         label = "unverifiable: " if self.kind == REVIEW else ""
-        shown = (
+        shown = inert(
             f"{self.location}: {self.policy_id} {self.resource}: {label}{self.message}"
             f" (expected {self.expected}; actual {self.actual}). Fix: {remediation}"
         )
-        return shown + "".join(f"\n    {line}" for line in self.detail.splitlines())
+        return shown + "".join(f"\n    {inert(line)}" for line in self.detail.splitlines())
 
 
 def unverifiable(
@@ -175,22 +176,23 @@ def unverifiable(
 
 
 def finding_to_json(finding: Finding) -> dict[str, Any]:
-    """A finding as plain data (crosses xdist workers, feeds the report writers)."""
+    """A finding as plain data (crosses xdist workers, feeds the report writers), its texts
+    inert."""
     loc = finding.location
     return {
         "policy_id": finding.policy_id,
-        "resource": str(finding.resource),
+        "resource": inert(str(finding.resource)),
         "resource_kind": finding.resource.kind,
-        "resource_names": list(finding.resource.names),
-        "message": finding.message,
-        "expected": finding.expected,
-        "actual": finding.actual,
+        "resource_names": [inert(name) for name in finding.resource.names],
+        "message": inert(finding.message),
+        "expected": inert(finding.expected),
+        "actual": inert(finding.actual),
         "path": display_path(loc.path) if loc.path else None,
         "artifact": path_uri(loc.path) if loc.path else None,
         "line": loc.line,
         "where": str(loc),
         "kind": finding.kind,
-        "detail": finding.detail,
+        "detail": "\n".join(inert(line) for line in finding.detail.splitlines()),
         "related": (
             {"artifact": path_uri(loc.related.path), "line": loc.related.line}
             if loc.related is not None and loc.related.path is not None

@@ -17,6 +17,7 @@ import yaml
 from policies.config import ConfigError
 from policies.lazy import Lazy
 from policies.model import REVIEW, SEVERITIES, Finding, Waiver, finding_to_json
+from policies.redact import inert, mask
 from policies.registry import fixture_modules
 from policies.reports import PolicyResult, write_sarif, write_summary
 from policies.session import RUN, load_settings, settings, waivers_file
@@ -147,12 +148,12 @@ def _settings(config: pytest.Config) -> Any:
         try:
             plan = read_plan(Path(config.getoption("--tf-plan")).expanduser().resolve())
         except ValueError as exc:
-            raise pytest.UsageError(f"--tf-plan {exc}") from None
+            raise pytest.UsageError(inert(f"--tf-plan {exc}")) from None
     waf_cases = tuple(Path(f).expanduser().resolve() for f in config.getoption("--waf-cases"))
     try:
         return load_settings(infra, config.getoption("--config"), plan, waf_cases)
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    except ConfigError as exc:  # the tree's own configuration: its keys shown inert
+        raise pytest.UsageError(inert(str(exc))) from None
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -166,7 +167,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         from policies.waf.explain import explain
 
         shown, verdict = explain(config.getoption("--waf-explain"), _settings(config))
-        print(shown)
+        print(mask(shown))  # the tree's rule names and values, inert line by line
         return 0 if verdict is not None and not verdict.undecidable else 1
     return None
 
@@ -259,10 +260,9 @@ def _target_error_in_one_line(report: pytest.TestReport, call: pytest.CallInfo[N
 
 
 def _mask_report(report: pytest.TestReport) -> None:
-    """Registered secret values never leave the process: not in failure text, not in captured
-    output or logs (JUnit and the terminal are written from these)."""
-    from policies.redact import mask
-
+    """Registered secret values never leave the process, and names and values of the tree are
+    shown inert: not in failure text, not in captured output or logs (JUnit and the terminal
+    are written from these)."""
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):
         text = str(report.longrepr)
         masked = mask(text)
@@ -332,7 +332,7 @@ class _Collector:
             terminalreporter.write_line(f"pingvas local services: {shown}")
         sources = self.config.stash.get(SOURCES, None)  # not under xdist: workers parse
         if sources is not None:
-            terminalreporter.write_line(f"pingvas files: {sources.listing()}")
+            terminalreporter.write_line(inert(f"pingvas files: {sources.listing()}"))
             if sources.hcl_files:
                 settled = sum(sources.hcl.fallbacks.values())
                 terminalreporter.write_line(
@@ -342,10 +342,10 @@ class _Collector:
                 )
         elif self.outside:
             shown = ", ".join(sorted(self.outside))
-            terminalreporter.write_line(f"pingvas files: read above --infra: {shown}")
+            terminalreporter.write_line(inert(f"pingvas files: read above --infra: {shown}"))
         reports = self.config.getoption("--reports")
         terminalreporter.write_line(
-            f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md"
+            inert(f"pingvas reports: {reports}/junit.xml, results.sarif, summary.md")
         )
 
 

@@ -1,6 +1,7 @@
 """Secret values read from a target, masked wherever the suite writes: assertion messages,
 captured logs and output, JUnit, SARIF, the summary. Quotes of scanned input are kept short and
-masked too (`excerpt`)."""
+masked too (`excerpt`). Text from the tree or a target is made inert before it is shown
+(`inert`): no control character, no line a CI runner takes for a workflow command."""
 
 from __future__ import annotations
 
@@ -21,38 +22,64 @@ _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:@%-]{12,}")
 
 
 def register(*values: object) -> None:
-    """Remember values that must never appear in any output."""
+    """Remember values that must never appear in any output (in the form they are shown in
+    too: a multi-line key is shown with its newlines escaped)."""
     global _secrets
     with _registering:
-        new = {v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH} - set(_secrets)
+        given = {v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH}
+        new = {shown for v in given for shown in (v, inert(v))} - set(_secrets)
         if new:
             _secrets = tuple(sorted([*_secrets, *new], key=len, reverse=True))
 
 
 def mask(text: str) -> str:
-    """The text with every registered value masked (and undecodable bytes of file names shown
-    as \\xNN, so JUnit, SARIF and the summary can always be written)."""
+    """The text with every registered value masked, and inert (`inert`) line by line: its own
+    newlines are kept, every other control character is escaped."""
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    return printable(text)
+    return "\n".join(inert(line) for line in text.split("\n"))
 
 
 def masked(value: Any) -> Any:
-    """A report value with registered secrets masked: text, and each text of a list (a text
-    without a secret registered and all ASCII is returned as it is, without a call)."""
+    """A report value with registered secrets masked and inert: text, and each text of a list
+    (a text without a secret registered and already inert is returned as it is)."""
     if isinstance(value, str):
-        return mask(value) if _secrets or not value.isascii() else value
+        return mask(value) if _secrets or not _is_inert(value) else value
     if isinstance(value, list):
         return [masked(v) for v in value]
     return value
 
 
-def printable(text: str) -> str:
-    """A file system string with undecodable bytes (surrogate escapes) as \\xNN."""
-    if text.isascii():
+def inert(text: str) -> str:
+    """Text from the scanned tree or a target made safe to show on one line of a terminal or
+    CI log: control characters (C0, DEL, C1), line and paragraph separators, invisible format
+    characters and undecodable bytes of file names (surrogate escapes) as \\xNN or \\uNNNN,
+    and the prefixes of GitHub workflow commands (`::` at the start after blanks, `##[`
+    anywhere) broken by escaping their first character."""
+    if _is_inert(text):
         return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else _escape(c) for c in text)
+    if "##[" in text:
+        text = text.replace("##[", "\\x23#[")
+    blank = len(text) - len(text.lstrip())
+    if text.startswith("::", blank):
+        text = f"{text[:blank]}\\x3a{text[blank + 1 :]}"
+    return text
+
+
+def _is_inert(text: str) -> bool:
+    return text.isprintable() and "##[" not in text and not text.lstrip().startswith("::")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
+        code -= 0xDC00
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _mask_quoted(match: re.Match[str]) -> str:

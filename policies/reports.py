@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from policies.model import Policy, Waiver
+from policies.redact import inert
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -71,7 +73,7 @@ def _notification(result: PolicyResult, rule_index: int) -> dict[str, Any]:
     """A policy test without findings that did not pass: not applicable or skipped (a note), or
     failed for another reason than a finding, such as an unreachable target (an error)."""
     failed = result.outcome in ("failed", "error")
-    text = result.reason or result.outcome
+    text = inert(result.reason) or result.outcome
     if not failed and not text.startswith(result.outcome):
         text = f"{result.outcome}: {text.removeprefix('not applicable: ')}"
     return {
@@ -137,7 +139,9 @@ def _sarif_result(policy: Policy, rule_index: int, tier: str, f: dict[str, Any])
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": f"{w['reason']} (owner {w['owner']}, expires {w['expires']})",
+                "justification": inert(
+                    f"{w['reason']} (owner {w['owner']}, expires {w['expires']})"
+                ),
             }
         ]
     return result
@@ -178,7 +182,7 @@ def write_summary(
         )
     if outside:
         lines += ["", "Read above --infra (module sources in the repository):"]
-        lines += [f"- `{_md(p)}`" for p in outside]
+        lines += [f"- {_code(p)}" for p in outside]
     for family, items in sorted(by_family.items()):
         lines += [
             "",
@@ -211,9 +215,27 @@ def write_summary(
         for w in waivers:
             left = w.days_left(today)
             state = f"{left}" if left >= 0 else f"EXPIRED {-left} days ago"
-            lines.append(f"| {w.policy_id} | `{w.resource}` | {w.owner} | {w.expires} | {state} |")
+            resource = _code(w.resource).replace("|", "\\|")
+            lines.append(
+                f"| {_md(w.policy_id)} | {resource} | {_md(w.owner)} | {w.expires} | {state} |"
+            )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="backslashreplace")
 
 
+# Markdown and HTML specials of a table cell, and a backslash that would escape what follows.
+_MD_SPECIAL = re.compile(r"[|`*_\[\]<>&]|\\(?=[!-/:-@\[-`{-~]|$)")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text as the literal content of a Markdown table cell: inert (its newlines escaped), its
+    Markdown and HTML specials escaped, so the row keeps its columns and renders no markup."""
+    return _MD_SPECIAL.sub(lambda m: _ENTITIES.get(m[0]) or "\\" + m[0], inert(text))
+
+
+def _code(text: str) -> str:
+    """Inert text as a Markdown code span, its fence longer than any run of backticks in it."""
+    shown = inert(text)
+    fence = "`" * (max(map(len, re.findall("`+", shown)), default=0) + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
