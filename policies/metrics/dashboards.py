@@ -5,8 +5,10 @@ template variables, the PromQL inside its query variables; targets of other data
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ def read_dashboard(inv: MetricsInventory, path: Path, sources: Sources) -> None:
     """Files that do not read or parse are skipped here: the SRC policies report them."""
     try:
         data = sources.json(path, positions=True)
-        lines = sources.lines(path)
+        lines = _Lines.of(sources.text(path))
     except SourceError:
         return
     if isinstance(data, list) and any(isinstance(d, dict) and _has_panels(d) for d in data):
@@ -52,7 +54,7 @@ def _has_panels(model: dict[str, Any]) -> bool:
 
 
 def _dashboard_model(
-    inv: MetricsInventory, path: Path, data: dict[str, Any], lines: list[str]
+    inv: MetricsInventory, path: Path, data: dict[str, Any], lines: _Lines
 ) -> None:
     model = data
     if not _has_panels(data) and isinstance(data.get("dashboard"), dict):
@@ -79,7 +81,7 @@ def _dashboard_model(
     rows = [r for r in sequence(model.get("rows")) if isinstance(r, dict)]
     panels = sequence(model.get("panels")) + [p for r in rows for p in sequence(r.get("panels"))]
     for panel in _panels(panels):
-        where = Location(path, _line_in(lines, panel, '"id": ') or 1)
+        where = Location(path, lines.line_in(panel, '"id": ') or 1)
         if "type" not in panel:
             inv.dashboard_issues.append(
                 DashboardIssue(
@@ -96,7 +98,7 @@ def _dashboard_model(
             if _plugin(datasource, plugins) not in (None, "prometheus"):
                 continue  # Loki's LogQL, an expression, another data source's query
             expr = str(target["expr"])
-            line = _line_in(lines, target, json.dumps(expr)[1:-1], '"expr"') or where.line
+            line = lines.line_in(target, json.dumps(expr)[1:-1], '"expr"') or where.line
             legend = target.get("legendFormat")
             inv.queries.append(
                 Query(
@@ -114,7 +116,7 @@ def _dashboard_model(
 def _variable_query(
     inv: MetricsInventory,
     path: Path,
-    lines: list[str],
+    lines: _Lines,
     title: Any,
     variable: dict[str, Any],
     kinds: dict[str, str],
@@ -130,7 +132,7 @@ def _variable_query(
         return
     inner = inner_promql(text)
     if inner:
-        line = _line_in(lines, variable, json.dumps(inner)[1:-1], '"query"')
+        line = lines.line_in(variable, json.dumps(inner)[1:-1], '"query"')
         inv.queries.append(
             Query(
                 inner,
@@ -182,12 +184,25 @@ def _panels(panels: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _line_in(lines: list[str], obj: Any, *needles: str) -> int | None:
-    """The first line of a JSON object (read with positions) holding one of the needles, tried
-    in order; the object's first line when none does."""
-    first, last = getattr(obj, "start_line", 0), getattr(obj, "end_line", 0)
-    for needle in needles:
-        for number in range(first, last + 1):
-            if 0 < number <= len(lines) and needle in lines[number - 1]:
-                return number
-    return first or None
+@dataclass(frozen=True)
+class _Lines:
+    """A file's text and the offset of each of its newlines (found once per file), for line
+    lookups by offset: a lookup reads only the object it searches, never a whole line again (a
+    dashboard on one line of megabytes has thousands of panels)."""
+
+    text: str
+    newlines: list[int]
+
+    @classmethod
+    def of(cls, text: str) -> _Lines:
+        return cls(text, [m.start() for m in re.finditer("\n", text)])
+
+    def line_in(self, obj: Any, *needles: str) -> int | None:
+        """The line of the first of the needles, tried in order, inside a JSON object read with
+        positions (from its "{" to its "}"); the object's first line when none is in it."""
+        start, end = getattr(obj, "start_offset", 0), getattr(obj, "end_offset", 0)
+        for needle in needles:
+            found = self.text.find(needle, start, end)
+            if found >= 0:
+                return bisect.bisect_left(self.newlines, found) + 1
+        return getattr(obj, "start_line", 0) or None

@@ -747,7 +747,8 @@ def cache_key() -> bytes | None:
 
 class _PositionalDecoder(json.JSONDecoder):
     """json's pure-Python scanner with a hook on objects: each dict records the lines of its
-    braces (Terraform's JSON syntax needs block lines for findings)."""
+    braces (Terraform's JSON syntax needs block lines for findings) and its offsets in the
+    text, from its "{" to just after its "}" (for lookups within it, never rescanning lines)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(object_pairs_hook=_LinedDict)
@@ -756,6 +757,7 @@ class _PositionalDecoder(json.JSONDecoder):
 
         def positioned(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
             value, end = parse_object(s_and_end, *args)
+            value.start_offset, value.end_offset = s_and_end[1] - 1, end
             value.start_line = bisect.bisect_left(newlines, s_and_end[1] - 1) + 1
             value.end_line = bisect.bisect_left(newlines, end - 1) + 1
             return value, end
@@ -767,6 +769,8 @@ class _PositionalDecoder(json.JSONDecoder):
 class _LinedDict(dict):  # type: ignore[type-arg]
     start_line = 0
     end_line = 0
+    start_offset = 0
+    end_offset = 0
 
 
 def _read_at_most(fd: int, expected: int, limit: int) -> bytes:

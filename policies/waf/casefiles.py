@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from policies.sources import SourceError, Sources, is_helm_template
-from policies.waf.cases import CaseError, WafCase, case_lines, load_cases, parse_cases
+from policies.waf.cases import (
+    CaseError,
+    WafCase,
+    case_lines,
+    load_cases,
+    parse_cases,
+    within_budget,
+)
 
 
 def read_case_files(
     sources: Sources, extra: tuple[Path, ...] = ()
 ) -> tuple[list[WafCase], list[CaseError]]:
-    """Every case of the tree's case files and of `extra`, and every error in them."""
+    """Every case of the tree's case files and of `extra` within the run's budget, and every
+    error in them."""
     cases: list[WafCase] = []
     errors: list[CaseError] = []
     for path in sources.files(".yaml", ".yml"):
@@ -31,7 +39,8 @@ def read_case_files(
                 _add(parse_cases(document, path, case_lines(document)), cases, errors)
     for path in extra:
         _add(load_cases(path), cases, errors)
-    return cases, errors
+    cases, over = within_budget(cases)
+    return cases, errors + over
 
 
 def case_key(case: WafCase | CaseError, cases: list[WafCase]) -> str:

@@ -8,10 +8,14 @@ WAFV2 API reference of each statement type."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import re2
 
 from policies.terraform import blocks
 from policies.tfeval import first_unknown
@@ -160,19 +164,48 @@ def _byte_match(body: dict[str, Any], ctx: Context) -> tuple[Any, str]:
     return tests[where], f"{where} {needle.decode('utf-8', 'backslashreplace')!r}"
 
 
-def _compiled(pattern: Any) -> re.Pattern[bytes]:
-    """AWS uses PCRE-style expressions; Python's re reads the common subset. A pattern re
-    cannot read is undecidable, not guessed."""
+# AWS WAF reads PCRE syntax less backreferences and capturing subexpressions, recursion,
+# conditionals, backtracking verbs, \C, \R, \K, callouts, atomic groups, possessive
+# quantifiers, large repetition counts and excessive nesting (developer guide, "Supported regular
+# expression syntax in AWS WAF"). RE2 rejects these too (\C aside), and lookaround, (?x) and \Z,
+# which the guide leaves open ("some zero-width assertions, but not all"): a pattern RE2 rejects
+# is undecidable. RE2 matches in time linear in the value, byte by byte (Latin-1: the pattern's
+# bytes read as by PCRE without UTF mode and by Python's bytes re). PCRE's $ also matches before
+# a final newline, RE2's only at the end: a value ending in a newline is also searched without
+# it (where \z then matches too).
+_RE2 = re2.Options()
+_RE2.encoding = re2.Options.Encoding.LATIN1
+_RE2.log_errors = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _re2(pattern: bytes) -> Any:
+    """The compiled pattern, or RE2's reason it cannot compile it (text)."""
     try:
-        return re.compile(utf8(str(pattern)))
-    except re.error as exc:
-        raise Undecidable(f"regular expression {pattern!r} is not simulated ({exc})") from None
+        return re2.compile(pattern, _RE2)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "not accepted"
+        return reason.decode("utf-8", "backslashreplace") if isinstance(reason, bytes) else reason
+
+
+def _compiled(pattern: Any) -> Callable[[bytes], bool]:
+    """A search for the pattern in a value; a pattern RE2 cannot compile is undecidable."""
+    regex = _re2(utf8(str(pattern)))
+    if isinstance(regex, str):
+        raise Undecidable(f"regular expression {pattern!r} is not simulated (RE2: {regex})")
+
+    def search(value: bytes) -> bool:
+        if regex.search(value) is not None:
+            return True
+        return value.endswith(b"\n") and regex.search(value[:-1]) is not None
+
+    return search
 
 
 def _regex_match(body: dict[str, Any], ctx: Context) -> tuple[Any, str]:
     _known(body, "regex_string")
     regex = _compiled(body.get("regex_string"))
-    return (lambda v: regex.search(v) is not None), f"regex {body.get('regex_string')!r}"
+    return regex, f"regex {body.get('regex_string')!r}"
 
 
 def _referenced(body: dict[str, Any], sets: dict[str, Any], what: str) -> Any:
@@ -188,7 +221,7 @@ def _regex_set(body: dict[str, Any], ctx: Context) -> tuple[Any, str]:
     if first_unknown(regex_set.patterns) is not None or not isinstance(regex_set.patterns, list):
         raise Undecidable(f"regex pattern set {regex_set.name} patterns are {regex_set.patterns}")
     regexes = [_compiled(p) for p in regex_set.patterns]
-    return (lambda v: any(r.search(v) for r in regexes)), f"regex pattern set {regex_set.name}"
+    return (lambda v: any(r(v) for r in regexes)), f"regex pattern set {regex_set.name}"
 
 
 _COMPARE = {
