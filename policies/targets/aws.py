@@ -15,7 +15,7 @@ import pytest
 
 from policies.lazy import Lazy
 from policies.sources import Sources
-from policies.tfguard import refusals
+from policies.tfguard import Guarded, guard
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 def warm_store(
-    config: pytest.Config, infra: Path, roots: list[Path], sources: Sources
+    config: pytest.Config, infra: Path, roots: list[Path], guarded: Guarded
 ) -> Any | None:
     """Where the recorded apply of this tree's key is kept: pytest's cache directory (none
     with -p no:cacheprovider; emptied by --cache-clear)."""
@@ -100,7 +100,7 @@ def warm_store(
     from policies.targets.stack import find_mirror
     from policies.targets.warm import WarmStore, stack_key
 
-    return WarmStore(cache.mkdir("pingvas-stack"), stack_key(infra, roots, sources, find_mirror()))
+    return WarmStore(cache.mkdir("pingvas-stack"), stack_key(infra, roots, guarded, find_mirror()))
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +138,9 @@ def aws_target(
                 f"no Terraform root (a directory with a provider block) under {infra_dir}",
                 pytrace=False,
             )
-        refused = [] if pytestconfig.getoption("--allow-exec") else refusals(sources, roots)
+        trusted = bool(pytestconfig.getoption("--allow-exec"))
+        guarded = guard(sources, roots)
+        refused = [] if trusted else guarded.refusals
         if refused:
             pytest.fail(
                 f"refused to apply the Terraform under {infra_dir}: {len(refused)} block(s) would"
@@ -147,17 +149,17 @@ def aws_target(
                 " pass --allow-exec to apply them anyway",
                 pytrace=False,
             )
-        store = warm_store(pytestconfig, infra_dir, roots, sources)
+        store = warm_store(pytestconfig, infra_dir, roots, guarded)
         shared = getattr(pytestconfig, "workerinput", {}).get(SHARED_STACK_INPUT)
         if shared:  # a pytest-xdist worker: one stack for all workers, stopped by the controller
-            state = shared_stack(Path(shared), infra_dir, roots, store)
+            state = shared_stack(Path(shared), infra_dir, roots, guarded, store, trusted)
             if "unavailable" in state:
                 pytest.skip(state["unavailable"])
             if "error" in state:
                 pytest.fail(state["error"], pytrace=False)
             return AwsTarget(state["endpoint"], local_credentials=True)
         workdir = tmp_path_factory.mktemp("local-stack")
-        stack = bring_up(lambda: local_stack(workdir, infra_dir, roots, store))
+        stack = bring_up(lambda: local_stack(workdir, infra_dir, roots, guarded, store, trusted))
         stacks.append(stack)
         pytestconfig.stash.setdefault(STACK_TIMINGS, {}).update(stack.timings)
         pytestconfig.stash[STACK_NOTE] = stack.note

@@ -16,12 +16,15 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pytest
 
 from policies.redact import excerpt
 from policies.targets.warm import WarmStore, read_recording, replay
+
+if TYPE_CHECKING:
+    from policies.tfguard import Guarded
 
 MOTO_START_TIMEOUT_S = 30
 TERRAFORM_TIMEOUT_S = 900
@@ -229,33 +232,29 @@ class Workspace:
     terraform: str
     copy: Path
     env: dict[str, str]
+    base: Path  # the tree it copies (resolved)
 
-    def root(self, infra: Path, root: Path) -> Path:
-        return self.copy / root.relative_to(infra)
+    def root(self, root: Path) -> Path:
+        return self.copy / Path(os.path.realpath(root)).relative_to(self.base)
 
 
-def workspace(infra: Path, workdir: Path) -> Workspace:
-    """Copy infra (files Terraform reads: modules, tfvars, Lambda packages; no state, no
-    .terraform) into workdir, with a CLI config using the provider mirror."""
+def workspace(infra: Path, workdir: Path, guarded: Guarded | None = None) -> Workspace:
+    """The workspace terraform runs in, under workdir: exactly the files the guard read
+    (`guarded`), or with None (a trusted tree: --allow-exec, the suite's own trees) a copy of
+    infra without state, .terraform and links out of it; and an environment with the suite's
+    CLI config and no credential of the machine."""
     terraform = shutil.which("terraform")
     if terraform is None:
         raise StackUnavailable("terraform not on PATH: install Terraform >= 1.11 for the live tier")
+    base = Path(os.path.realpath(infra))
     copy = workdir / "infra"
-    skipped = shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__")
-    inside = Path(os.path.realpath(infra))
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        """What is not copied: Terraform's own state and caches, and every link that resolves
-        outside the tree (never read for Terraform; SRC-002 reports it)."""
-        outward = {
-            n
-            for n in names
-            if os.path.islink(os.path.join(directory, n))
-            and not Path(os.path.realpath(os.path.join(directory, n))).is_relative_to(inside)
-        }
-        return set(skipped(directory, names)) | outward
-
-    shutil.copytree(infra, copy, ignore=ignore)
+    if guarded is None:
+        _copy_tree(base, copy)
+    else:
+        for path, data in guarded.files.items():
+            target = copy / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
     tmp = workdir / "tmp"  # terraform's plugin sockets: removed with the workdir
     tmp.mkdir(exist_ok=True)
     env = {
@@ -281,15 +280,36 @@ def workspace(infra: Path, workdir: Path) -> Workspace:
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
     )
-    return Workspace(terraform, copy, env)
+    return Workspace(terraform, copy, env, base)
 
 
-def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
-    """Copy the Terraform under infra into the workdir and apply each root into moto."""
-    ws = workspace(infra, stack.workdir)
+def _copy_tree(base: Path, copy: Path) -> None:
+    """infra copied as Terraform would read it, less its state and caches and every link that
+    resolves outside the tree (never read for Terraform; SRC-002 reports it)."""
+    skipped = shutil.ignore_patterns(".terraform", "*.tfstate*", ".git", "__pycache__")
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        outward = {
+            n
+            for n in names
+            if os.path.islink(os.path.join(directory, n))
+            and not Path(os.path.realpath(os.path.join(directory, n))).is_relative_to(base)
+        }
+        return set(skipped(directory, names)) | outward
+
+    shutil.copytree(base, copy, ignore=ignore)
+
+
+def apply_roots(
+    stack: LocalStack, infra: Path, roots: list[Path], guarded: Guarded, trusted: bool = False
+) -> None:
+    """Build the workspace (the guard's files; the whole tree when trusted), point every
+    provider "aws" configuration at moto, and apply each root into it."""
+    ws = workspace(infra, stack.workdir, None if trusted else guarded)
+    for directory, content in _provider_files(ws, roots, guarded, stack.endpoint).items():
+        directory.write_text(content)
     for root in roots:
-        workroot = ws.root(infra, root)
-        (workroot / "zz_pingvas_local_override.tf").write_text(_provider_override(stack.endpoint))
+        workroot = ws.root(root)
         run_terraform(
             stack.timings,
             f"init {root.name}",
@@ -307,7 +327,12 @@ def apply_roots(stack: LocalStack, infra: Path, roots: list[Path]) -> None:
 
 
 def local_stack(
-    workdir: Path, infra: Path, roots: list[Path], store: WarmStore | None = None
+    workdir: Path,
+    infra: Path,
+    roots: list[Path],
+    guarded: Guarded,
+    store: WarmStore | None = None,
+    trusted: bool = False,
 ) -> LocalStack:
     """moto started and infra's roots applied into it: replayed from the store when it holds
     the recording of this key and every answer matches it (warm), else applied by terraform
@@ -326,7 +351,7 @@ def local_stack(
     try:
         if recording:
             stack.recorder("start")
-        apply_roots(stack, infra, roots)
+        apply_roots(stack, infra, roots, guarded, trusted)
         if recording:
             assert store is not None
             stack.recorder("stop")
@@ -372,7 +397,12 @@ def _replayed(workdir: Path, store: WarmStore, entry: dict[str, Any]) -> LocalSt
 
 
 def shared_stack(
-    shared: Path, infra: Path, roots: list[Path], store: WarmStore | None = None
+    shared: Path,
+    infra: Path,
+    roots: list[Path],
+    guarded: Guarded,
+    store: WarmStore | None = None,
+    trusted: bool = False,
 ) -> dict[str, Any]:
     """One local stack for all pytest-xdist workers: the first worker to ask brings it up (the
     others wait on a lock), every worker gets its state: endpoint, pid and timings, or the
@@ -382,7 +412,7 @@ def shared_stack(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not state.exists():
             try:
-                stack = local_stack(shared / "stack", infra, roots, store)
+                stack = local_stack(shared / "stack", infra, roots, guarded, store, trusted)
                 up: dict[str, Any] = {
                     "endpoint": stack.endpoint,
                     "pid": stack.process.pid,
@@ -448,28 +478,69 @@ def run_terraform(
 
 
 def _write_cli_config(workdir: Path) -> Path:
+    """The suite's CLI config: providers from the filesystem mirror when there is one (else the
+    registry), always as an explicit installation method, so terraform never searches the
+    implied local directories (a root's terraform.d/plugins among them); its plugin cache in
+    the work directory."""
     path = workdir / "terraform.tfrc"
+    cache = workdir / "plugin-cache"
+    cache.mkdir(exist_ok=True)
     mirror = find_mirror()
     if mirror is None:
-        path.write_text("")
+        methods = "  direct {}\n"
     else:
-        path.write_text(
-            "provider_installation {\n"
+        methods = (
             f'  filesystem_mirror {{\n    path = "{mirror}"\n'
             '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
-            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n'
         )
+    path.write_text(
+        f'plugin_cache_dir = "{cache}"\n'
+        "disable_checkpoint = true\n"
+        f"provider_installation {{\n{methods}}}\n"
+    )
     return path
 
 
-def _provider_override(endpoint: str) -> str:
-    """The AWS provider pointed at the local endpoint with test credentials, and state kept in
-    the work directory (a root's own backend, S3 or Terraform Cloud, is never contacted)."""
+LOCAL_OVERRIDE = "zz_pingvas_local_override.tf"
+LOCAL_PROVIDER = "zz_pingvas_local_provider.tf"
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
+
+
+def _provider_files(
+    ws: Workspace, roots: list[Path], guarded: Guarded, endpoint: str
+) -> dict[Path, str]:
+    """The files that point every provider "aws" configuration at the local endpoint with test
+    credentials (override files, one per directory declaring any), the default configuration
+    of each root (declared anew where the root has none), and each root's state kept in the
+    work directory (its own backend, S3 or Terraform Cloud, is never contacted)."""
+    overrides: dict[Path, list[str]] = {}
+    files: dict[Path, str] = {}
+    for directory, aliases in guarded.providers.items():
+        blocks = overrides.setdefault(ws.root(directory), [])
+        blocks += [provider_block(endpoint, alias) for alias in sorted(aliases)]
+    for root in roots:
+        workroot = ws.root(root)
+        blocks = overrides.setdefault(workroot, [])
+        blocks.insert(0, LOCAL_BACKEND)
+        if "" not in guarded.providers.get(root, set()):
+            files[workroot / LOCAL_PROVIDER] = provider_block(endpoint, "")
+    for directory, blocks in overrides.items():
+        files[directory / LOCAL_OVERRIDE] = "\n".join(blocks)
+    return files
+
+
+def provider_block(endpoint: str, alias: str) -> str:
+    """A provider "aws" configuration on the local endpoint (the default one in us-east-1)."""
     endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
+    head = (
+        f'  alias                       = "{alias}"\n'
+        if alias
+        else ('  region                      = "us-east-1"\n')
+    )
     return (
-        'terraform {\n  backend "local" {}\n}\n\n'
         'provider "aws" {\n'
-        '  region                      = "us-east-1"\n'
+        f"{head}"
         '  access_key                  = "test"\n'
         '  secret_key                  = "test"\n'
         "  skip_credentials_validation = true\n"

@@ -8,8 +8,8 @@ Why the replay is the deployment `terraform apply` of the current files would gi
   seeded with SEED before the first request: the same requests in the same order give the same
   state, ids included.
 - The recording is keyed (`stack_key`) by everything the apply depends on: the bytes of every
-  file Terraform can read (each root and local module directory, or the whole tree when a file
-  path is not a literal inside them), the roots, the Terraform binary, the provider packages of
+  file of the workspace (what the guard read through the gatekeeper: the roots, the local
+  modules they call, the files they read), the roots, the Terraform binary, the packages of
   the filesystem mirror (or the roots' lock files), the versions of the suite, moto and its web
   stack, and the code of the stack itself. Any change means a cold apply, recorded anew.
 - Each replayed answer is compared with the one recorded from the apply (status and body, less
@@ -22,7 +22,6 @@ scanned repository's cache directory is ignored."""
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import hmac
 import importlib.metadata
@@ -31,7 +30,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,6 @@ from typing import Any
 SEED = 1729
 FORMAT = 1
 CONTROL = "/pingvas-recorder/"  # the launcher's own paths: start, stop (never recorded)
-COPY_IGNORED = (".terraform", "*.tfstate*", ".git", "__pycache__")  # as workspace() copies
 KEPT_ENTRIES = 3
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 # what differs between two applies of the same files: creation times (ISO, HTTP, epoch s or ms)
@@ -49,32 +46,34 @@ _VOLATILE = re.compile(
     rb"|(?<![\w.])1[5-9]\d{8}(?:\d{3})?(?:\.\d+)?(?![\w.])"
 )
 _DROPPED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
-_PATH_PREFIXES = ('"${path.module}/', '"${path.root}/')
-_LITERAL_PREFIXES = ("${path.module}/", "${path.root}/")
 
 
 # --- the key -------------------------------------------------------------------------------
 
 
-def stack_key(infra: Path, roots: list[Path], sources: Any, mirror: Path | None) -> dict[str, Any]:
+def stack_key(infra: Path, roots: list[Path], guarded: Any, mirror: Path | None) -> dict[str, Any]:
     """What the apply of `roots` depends on, as a JSON-able dict (hashed by `digest`); its
-    "cold" entry says why no replay can stand for the apply (then always cold)."""
-    from policies.tfguard import refusals
-
-    if refusals(sources, roots):
+    "cold" entry says why no replay can stand for the apply (then always cold). `guarded`
+    (tfguard.guard) holds every file the workspace is made of, as the gatekeeper read them."""
+    if guarded.refusals:
         return {"cold": "the tree runs code or reads outside it (--allow-exec): not keyed"}
-    directories = module_closure(sources, roots)
-    wide = any(_reads_computed_path(sources, d) for d in directories)
-    files = _tree_files(infra, None if wide else directories)
-    if mirror is None and not all((root / ".terraform.lock.hcl").is_file() for root in roots):
+    locked = all((root / ".terraform.lock.hcl") in guarded.files for root in roots)
+    if mirror is None and not locked:
         return {"cold": "the provider comes from the registry and a root has no lock file"}
+    base = Path(os.path.realpath(infra))
     terraform = _which("terraform")
     return {
         "format": FORMAT,
         "seed": SEED,
-        "roots": sorted(str(r.relative_to(infra)) for r in roots),
-        "files": {str(p.relative_to(infra)): _sha256(p) for p in files},
-        "scope": "tree" if wide else "roots and modules",
+        "roots": sorted(str(r.relative_to(base)) for r in roots),
+        "files": {
+            str(p.relative_to(base)): hashlib.sha256(data).hexdigest()
+            for p, data in sorted(guarded.files.items())
+        },
+        "providers": {
+            str(d.relative_to(base)): sorted(aliases)
+            for d, aliases in sorted(guarded.providers.items())
+        },
         "terraform": _identity(terraform) if terraform else None,
         "provider": _mirror_listing(mirror),
         "versions": {
@@ -83,7 +82,8 @@ def stack_key(infra: Path, roots: list[Path], sources: Any, mirror: Path | None)
         },
         "python": sys.version,
         "suite": {
-            name: _sha256(Path(__file__).with_name(name)) for name in ("stack.py", "warm.py")
+            name: _sha256(Path(__file__).parent.parent / name)
+            for name in ("targets/stack.py", "targets/warm.py", "tfguard.py")
         },
         "environment": sorted(
             f"{k}={v}" for k, v in os.environ.items() if k.startswith(("TF_", "CHECKPOINT_"))
@@ -95,114 +95,10 @@ def digest(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def module_closure(sources: Any, roots: list[Path]) -> list[Path]:
-    """The roots and every local module directory they call, transitively."""
-    seen: list[Path] = []
-    pending = list(roots)
-    while pending:
-        directory = pending.pop()
-        if directory in seen:
-            continue
-        seen.append(directory)
-        for body in _blocks(sources, directory, "module"):
-            source = body.get("source")
-            if isinstance(source, str) and source.startswith(("./", "../")):
-                pending.append(Path(os.path.normpath(directory / source)))
-    return sorted(seen)
-
-
-def _blocks(sources: Any, directory: Path, kind: str) -> Iterator[dict[str, Any]]:
-    from policies.sources import SourceError
-
-    for path in sources.files(".tf", ".tf.json"):
-        if path.parent != directory:
-            continue
-        try:
-            parsed = sources.terraform(path)
-        except SourceError:
-            continue
-        blocks = parsed.get(kind) if isinstance(parsed, dict) else None
-        for block in blocks if isinstance(blocks, list) else []:
-            for name, body in block.items() if isinstance(block, dict) else ():
-                if isinstance(body, dict) and not str(name).startswith("__"):
-                    yield body
-
-
-def _reads_computed_path(sources: Any, directory: Path) -> bool:
-    """Whether a file function or file argument in the directory's Terraform reads a path that
-    is not a literal (after `${path.module}/`): it may reach any file of the copied tree."""
-    from policies.sources import SourceError
-    from policies.tfguard import FILE_ARGUMENTS, FILE_FUNCTION
-
-    for path in sources.files(".tf", ".tf.json"):
-        if path.parent != directory:
-            continue
-        try:
-            parsed = sources.terraform(path)
-        except SourceError:
-            continue
-        for text in _strings(parsed):
-            for match in FILE_FUNCTION.finditer(text):
-                argument = match.group(2).strip()
-                if not argument.startswith('"') or "${" in _strip(argument, _PATH_PREFIXES):
-                    return True
-    for kind in ("resource", "data"):
-        for typed in _blocks(sources, directory, kind):
-            for body in typed.values():
-                values = [body.get(a) for a in FILE_ARGUMENTS] if isinstance(body, dict) else []
-                if any(isinstance(v, str) and "${" in _strip(v, _LITERAL_PREFIXES) for v in values):
-                    return True
-    return False
-
-
-def _strip(text: str, prefixes: tuple[str, ...]) -> str:
-    for prefix in prefixes:
-        text = text.removeprefix(prefix)
-    return text
-
-
-def _strings(value: Any) -> Iterator[str]:
-    pending = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-        elif isinstance(node, str) and "${" in node:
-            yield node
-
-
-def _tree_files(infra: Path, directories: list[Path] | None) -> list[Path]:
-    """The files workspace() copies (links followed, as copytree does), under `directories`
-    only when given."""
-    found: list[Path] = []
-    visited: set[str] = set()
-    for top in directories if directories is not None else [infra]:
-        for current, dirs, names in os.walk(top, followlinks=True):
-            real = os.path.realpath(current)
-            if real in visited:
-                dirs[:] = []
-                continue
-            visited.add(real)
-            dirs[:] = sorted(d for d in dirs if not _ignored(d))
-            found += [Path(current) / n for n in sorted(names) if not _ignored(n)]
-    return sorted(set(found))
-
-
-def _ignored(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in COPY_IGNORED)
-
-
 def _sha256(path: Path) -> str:
-    digest_ = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest_.update(chunk)
-    except OSError as exc:
-        return f"unreadable: {exc.errno}"
-    return digest_.hexdigest()
+    """The digest of one of the suite's own files or the mirror's (never the scanned tree's:
+    its files come through the gatekeeper, in `guarded`)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _identity(path: str) -> list[Any]:
@@ -215,7 +111,8 @@ def _mirror_listing(mirror: Path | None) -> list[Any] | None:
     if mirror is None:
         return None
     top = mirror / "registry.terraform.io" / "hashicorp"
-    return [[str(p.relative_to(mirror)), *_identity(str(p))[1:]] for p in _tree_files(top, None)]
+    packages = sorted(Path(d) / n for d, _, names in os.walk(top) for n in names)
+    return [[str(p.relative_to(mirror)), *_identity(str(p))[1:]] for p in packages]
 
 
 def _version(distribution: str) -> str | None:

@@ -25,7 +25,7 @@ def ws(tmp_path_factory):
 
 @pytest.mark.parametrize("root", load_project(Sources(INFRA)).roots, ids=lambda p: p.name)
 def test_root_validates(ws, root):
-    cwd = ws.root(INFRA, root)
+    cwd = ws.root(root)
     timings: dict[str, float] = {}
     run_terraform(
         timings, "init", [ws.terraform, "init", "-backend=false", "-no-color"], cwd, ws.env

@@ -15,7 +15,13 @@ import pytest
 from policies.catalog import load_catalog
 from policies.registry import all_checks, families
 from policies.sources import Sources
-from policies.targets.stack import StackUnavailable, _provider_override, start_moto, workspace
+from policies.targets.stack import (
+    LOCAL_BACKEND,
+    StackUnavailable,
+    provider_block,
+    start_moto,
+    workspace,
+)
 from policies.terraform import load_project
 from policies.tfeval import MORE, Attributes, Scope, Unknown, evaluate
 from policies.tfplan import differences, project_from_plan
@@ -306,7 +312,8 @@ def plan(repo, root, endpoint, tmp_path, *options):
     except StackUnavailable as exc:
         pytest.skip(str(exc))
     where = ws.copy / root
-    (where / "zz_pingvas_local_override.tf").write_text(_provider_override(endpoint))
+    override = LOCAL_BACKEND + provider_block(endpoint, "")
+    (where / "zz_pingvas_local_override.tf").write_text(override)
     for args in (
         ["init", "-no-color"],
         ["plan", "-refresh=false", "-no-color", "-out=plan", *options],

@@ -4,6 +4,7 @@ cannot run programs, a user's database sees no write without --allow-mutation, a
 interrupted bring-up leaves no process behind, unreachable targets and bad DSNs fail in one
 line without echoing secrets."""
 
+import json
 import os
 import re
 import shutil
@@ -97,6 +98,166 @@ def test_allow_exec_applies_what_would_otherwise_be_refused(tmp_path):
     )
     assert "refused to apply" not in done.stdout, done.stdout[-2000:]
     assert marker.exists(), done.stdout[-2000:]
+
+
+def _live_alarms(tree, tmp_path, *options):
+    """The live alarm tests on a tree, as a user runs them; the run and its failures."""
+    done = run_suite(
+        str(SUITE),
+        "-m",
+        "live",
+        "-k",
+        "SRC-004 or (test_live and ALM-00)",
+        "--infra",
+        str(tree),
+        "--reports",
+        str(tmp_path / "r"),
+        *options,
+        timeout=600,
+    )
+    return done, junit_failures(tmp_path / "r" / "junit.xml")
+
+
+@pytest.mark.parametrize("hidden", ["node_modules", ".venv", ".tox"])
+def test_a_module_the_walk_does_not_read_never_runs(tmp_path, hidden):
+    """Terraform once applied a copy of the whole tree: a module under a directory the walk
+    skips ran its provisioner while the guard, which had not read it, passed."""
+    marker = _drop_dir() / "ran"
+    tree = _root_with(tmp_path, f'module "helper" {{\n  source = "../../../{hidden}/helper"\n}}\n')
+    helper = tree / hidden / "helper"
+    helper.mkdir(parents=True)
+    (helper / "main.tf").write_text(
+        'resource "terraform_data" "x" {\n'
+        f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n'
+    )
+    done, failures = _live_alarms(tree, tmp_path)
+    assert not marker.exists(), done.stdout[-2000:]
+    assert f'main.tf:20: SRC-004 module "helper" source ../../../{hidden}/helper' in failures.get(
+        "test_live[SRC-004]", ""
+    ), done.stdout[-2000:]
+
+
+class _Listener:
+    """A TCP listener on loopback that records whether anything connected."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self.done = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.done:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.received.append(conn.recv(65536))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self):
+        self.done = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_no_credential_from_outside_the_tree_reaches_a_host_the_tree_names(tmp_path):
+    """An aliased provider in a child module reads a credentials file outside the tree and
+    names its own endpoints: the guard refuses both, nothing is sent."""
+    credentials = tmp_path / "machine-credentials"
+    credentials.write_text(
+        "[default]\naws_access_key_id = AKIAOUTSIDETREE0001\naws_secret_access_key = s3cr3t\n"
+    )
+    listener = _Listener()
+    try:
+        tree = _root_with(tmp_path, 'module "logs" {\n  source = "../../modules/logs"\n}\n')
+        logs = tree / "terraform" / "modules" / "logs"
+        logs.mkdir(parents=True)
+        (logs / "main.tf").write_text(
+            'provider "aws" {\n  alias = "exfil"\n  region = "us-east-1"\n'
+            f'  shared_credentials_files = ["{credentials}"]\n'
+            f'  endpoints {{\n    sns = "http://127.0.0.1:{listener.port}"\n'
+            f'    sts = "http://127.0.0.1:{listener.port}"\n  }}\n}}\n\n'
+            'resource "aws_sns_topic" "t" {\n  provider = aws.exfil\n  name = "exfil"\n}\n'
+        )
+        done, failures = _live_alarms(tree, tmp_path)
+    finally:
+        listener.close()
+    assert listener.received == [], done.stdout[-2000:]
+    refused = failures.get("test_live[SRC-004]", "")
+    assert 'main.tf:1: SRC-004 provider "aws" shared_credentials_files' in refused, refused
+    assert 'main.tf:5: SRC-004 provider "aws" endpoints' in refused, refused
+    assert "AKIAOUTSIDETREE0001" not in done.stdout
+
+
+def test_remote_state_outside_the_tree_is_never_read(tmp_path):
+    state = tmp_path / "prod.tfstate"
+    state.write_text(
+        json.dumps(
+            {
+                "version": 4,
+                "terraform_version": "1.11.4",
+                "serial": 1,
+                "lineage": "x",
+                "outputs": {"name": {"value": "c4n4ry-from-prod-state", "type": "string"}},
+                "resources": [],
+            }
+        )
+    )
+    tree = _root_with(
+        tmp_path,
+        'data "terraform_remote_state" "prod" {\n  backend = "local"\n'
+        f'  config = {{\n    path = "{state}"\n  }}\n}}\n\n'
+        'resource "aws_sns_topic" "leak" {\n'
+        "  name = data.terraform_remote_state.prod.outputs.name\n}\n",
+    )
+    done, failures = _live_alarms(tree, tmp_path)
+    refused = failures.get("test_live[SRC-004]", "")
+    assert 'main.tf:20: SRC-004 data "terraform_remote_state" "prod"' in refused, refused
+    for report in ("junit.xml", "results.sarif", "summary.md"):
+        assert "c4n4ry-from-prod-state" not in (tmp_path / "r" / report).read_text()
+    assert "c4n4ry-from-prod-state" not in done.stdout
+
+
+def test_a_provider_binary_in_the_tree_is_never_run(tmp_path, monkeypatch):
+    """Without a filesystem mirror terraform searched the root's terraform.d/plugins (the
+    implied local mirror) and ran the provider it found there."""
+    from policies.targets import stack
+    from policies.tfguard import guard
+    from policies.tree import Tree
+
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform not on PATH: install Terraform >= 1.11")
+    marker = _drop_dir() / "ran"
+    tree = _root_with(tmp_path, "")
+    root = tree / "terraform" / "envs" / "pr"
+    plugin = root / "terraform.d/plugins/registry.terraform.io/hashicorp/aws/9.9.9/linux_amd64"
+    plugin.mkdir(parents=True)
+    planted = plugin / "terraform-provider-aws_v9.9.9"
+    planted.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 1\n")
+    planted.chmod(0o755)
+    monkeypatch.setattr(stack, "find_mirror", lambda: None)
+    sources = Sources(tree)
+    roots = Tree(sources).terraform.roots
+    ws = stack.workspace(tree, tmp_path / "work", guard(sources, roots))
+    for step in (["init", "-backend=false", "-no-color"], ["validate", "-no-color"]):
+        subprocess.run(
+            [ws.terraform, *step], cwd=ws.root(root), env=ws.env, capture_output=True, timeout=120
+        )
+    assert not marker.exists()
+    assert "provider_installation" in Path(ws.env["TF_CLI_CONFIG_FILE"]).read_text()
 
 
 def test_platform_code_must_be_unambiguous_and_runs_on_local_only(tmp_path):

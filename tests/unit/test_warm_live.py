@@ -18,6 +18,7 @@ from policies.targets.stack import (
 )
 from policies.targets.warm import WarmStore, read_recording, replay, stack_key
 from policies.terraform import load_project
+from policies.tfguard import guard
 from tests.helpers import ROOT
 
 MODULE = """variable "name" {
@@ -63,7 +64,7 @@ def mini_tree(base: Path) -> Path:
 def store_of(infra: Path, cache: Path) -> WarmStore:
     sources = Sources(infra)
     roots = load_project(sources).roots
-    return WarmStore(cache, stack_key(infra, roots, sources, find_mirror()))
+    return WarmStore(cache, stack_key(infra, roots, guard(sources, roots), find_mirror()))
 
 
 def key_of(infra: Path) -> str:
@@ -82,13 +83,20 @@ def test_one_changed_byte_in_a_module_changes_the_key_a_file_terraform_does_not_
     assert key_of(infra) != before
 
 
-def test_a_computed_file_path_keys_the_whole_tree(tmp_path):
+def test_a_computed_file_path_is_refused_so_never_warm(tmp_path):
     infra = mini_tree(tmp_path)
     module = infra / "terraform" / "modules" / "topic" / "main.tf"
     module.write_text(MODULE + 'locals {\n  policy = file("${path.module}/${var.name}.json")\n}\n')
-    store = store_of(infra, tmp_path / "cache")
-    assert store.key["scope"] == "tree"
-    assert "db/001_init.sql" in store.key["files"]
+    assert "cold" in store_of(infra, tmp_path / "cache").key
+
+
+def test_the_key_holds_exactly_the_files_of_the_workspace(tmp_path):
+    infra = mini_tree(tmp_path)
+    (infra / "terraform" / "envs" / "mini" / "notes.md").write_text("not read by terraform\n")
+    assert sorted(store_of(infra, tmp_path / "cache").key["files"]) == [
+        "terraform/envs/mini/main.tf",
+        "terraform/modules/topic/main.tf",
+    ]
 
 
 def test_a_tree_that_runs_code_is_never_warm(tmp_path):
@@ -173,9 +181,10 @@ def test_one_changed_byte_in_a_module_forces_a_cold_apply(tmp_path):
             module = infra / "terraform" / "modules" / "topic" / "main.tf"
             module.write_bytes(module.read_bytes().replace(b"var.name", b'"mini-alertz"'))
         store = store_of(infra, tmp_path / "cache")
-        roots = load_project(Sources(infra)).roots
+        sources = Sources(infra)
+        roots = load_project(sources).roots
         try:
-            stack = local_stack(tmp_path / step, infra, roots, store)
+            stack = local_stack(tmp_path / step, infra, roots, guard(sources, roots), store)
         except (StackUnavailable, StackError) as exc:
             pytest.skip(str(exc))
         try:
@@ -242,12 +251,13 @@ def infra_stacks(tmp_path_factory):
     sources = Sources(infra)
     tree = Tree(sources, None, [])
     roots = tree.terraform.roots
-    store = WarmStore(base / "cache", stack_key(infra, roots, sources, find_mirror()))
+    guarded = guard(sources, roots)
+    store = WarmStore(base / "cache", stack_key(infra, roots, guarded, find_mirror()))
     stacks = []
     try:
         for step in ("cold", "warm"):
             try:
-                stacks.append(local_stack(base / step, infra, roots, store))
+                stacks.append(local_stack(base / step, infra, roots, guarded, store))
             except (StackUnavailable, StackError) as exc:
                 pytest.skip(str(exc))
         yield tree, stacks
