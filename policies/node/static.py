@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import promql_parser as pp
+import re2
 
 from policies.logging.static import read_static as read_logging
 from policies.metrics.model import MetricsInventory
@@ -34,6 +35,8 @@ CHART_COLLECTORS = "/etc/dcgm-exporter/dcp-metrics-included.csv"
 BINARY_COLLECTORS = "/etc/dcgm-exporter/default-counters.csv"
 _REFS = {"secretKeyRef": "secret", "configMapKeyRef": "configmap"}
 _TARGET_PORT = re.compile(r":(\d{1,5})$")
+_QUIET = re2.Options()
+_QUIET.log_errors = False
 
 
 def read_static(tree: Any) -> NodeInventory:
@@ -153,7 +156,10 @@ def _app(
                 "__meta_kubernetes_pod_container_port_name"
             ]:
                 continue
-            kept = re.compile(str(rule.get("regex", "(.*)")))
+            try:  # Prometheus' relabel regexes are RE2, fully anchored: linear time too
+                kept = re2.compile(str(rule.get("regex", "(.*)")), _QUIET)
+            except re2.error:
+                continue  # Prometheus refuses the pattern too: the rule keeps no port
             for file, doc in manifests:
                 for container in _containers(doc):
                     for port in sequence(container.get("ports")):

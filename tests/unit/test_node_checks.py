@@ -322,3 +322,26 @@ def test_without_hosts_every_node_test_is_not_applicable():
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "SKIPPED [9] policies/suite/runner.py:37: not applicable: no --hosts" in done.stdout
+
+
+@pytest.mark.parametrize("regex", ["(a+)+$", "(unclosed", "http|metrics"])
+def test_a_relabel_regex_from_the_tree_runs_in_linear_time_and_never_raises(regex):
+    """Prometheus' relabel regexes are RE2: a catastrophic pattern meets a long port name in
+    linear time, a pattern Prometheus would refuse keeps no port."""
+    from policies.metrics.model import MetricsInventory, ScrapeJob
+    from policies.model import Location
+    from policies.node.static import _app
+    from policies.yamlfile import LineDict
+
+    keep = {
+        "action": "keep",
+        "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+        "regex": regex,
+    }
+    job = ScrapeJob("app", "app", [], Location(), {"relabel_configs": [keep]})
+    port = LineDict(name="a" * 50_000 + "b", containerPort=8000)
+    port.line, port.key_lines = 1, {}
+    pod = LineDict(kind="Pod", spec={"containers": [{"ports": [port]}]})
+    pod.line, pod.key_lines = 1, {}
+    spec = _app(MetricsInventory(jobs=[job]), "app", Location(), [(None, pod)])
+    assert spec.port is None
