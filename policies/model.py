@@ -34,9 +34,12 @@ class Location:
 
 def matches_declared(declared: str, actual: str) -> bool:
     """Whether a deployed value can be the declared one: unresolved "${...}" parts of the
-    declared value (module outputs, resource attributes) match anything."""
+    declared value (module outputs, resource attributes) match anything (in RE2: many of them
+    in one value would make a backtracking engine take exponential time)."""
+    import re2
+
     pattern = re.sub(r"\\\$\\\{[^}]*\\\}", ".+", re.escape(declared))
-    return re.fullmatch(pattern, actual) is not None
+    return re2.fullmatch(pattern, actual) is not None
 
 
 def display_path(path: Path) -> str:
