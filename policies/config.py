@@ -16,17 +16,27 @@
     "kubectl://dcgm-exporter-*" = ["gpu-node"]
 
 An unknown key, family, policy id or parameter, or a value of another type than the catalog's
-default, is one error naming the file, the key and its line."""
+default, is one error naming the file, the key and its line; a TOML error names its line and
+quotes at most a masked excerpt of it, a value is quoted masked too.
+
+The tree's own configuration is part of the tree (a pull request's): it, and the waivers file it
+names, are read as every tree file is (policies.sources: inside --infra, no link out, a regular
+file within the size limit). `--config FILE` is the user's, trusted and read as given, and so is
+the waivers file it names relative to itself."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from policies.model import SEVERITIES, Policy
+from policies.redact import excerpt
+from policies.sources import SourceError, tree_text
 
 CONFIG_NAME = "pingvas-policy.toml"
 TOP_KEYS = {"require", "exclude", "waivers", "family", "policy", "hosts"}
@@ -46,6 +56,7 @@ class Config:
     family_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     policy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # URI pattern -> roles
+    tree: Path | None = None  # the scanned tree, when this is its own configuration
 
     def effective(self, catalog: dict[str, Policy]) -> dict[str, Policy]:
         """The catalog with this repository's parameters and severities applied."""
@@ -63,24 +74,23 @@ class Config:
 
 
 def config_path(infra: Path, given: str | None) -> Path | None:
-    """--config, else the tree's own pingvas-policy.toml when it has one."""
+    """--config, else the tree's own pingvas-policy.toml when there is one (whatever it is: a
+    link or a special file is refused when it is read, never skipped)."""
     if given:
         return Path(given).expanduser().resolve()
     default = infra / CONFIG_NAME
-    return default if default.is_file() else None
+    return default if os.path.lexists(default) else None
 
 
-def load_config(path: Path | None, catalog: dict[str, Policy], families: set[str]) -> Config:
-    """The configuration at `path` (None: the defaults), validated against the catalog."""
+def load_config(
+    path: Path | None, catalog: dict[str, Policy], families: set[str], tree: Path | None = None
+) -> Config:
+    """The configuration at `path` (None: the defaults), validated against the catalog. `tree`:
+    the scanned tree when `path` is its own configuration, read with the tree's rules."""
     if path is None:
         return Config()
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    text = _text(path, tree)
+    data = _toml(path, text)
     where = _Locator(path, text)
     for key in data:
         if key not in TOP_KEYS:
@@ -90,7 +100,7 @@ def load_config(path: Path | None, catalog: dict[str, Policy], families: set[str
         require = tuple(sorted(families))
     for name in require:
         if name not in families:
-            raise where.error(name, f"require: unknown family {name!r}")
+            raise where.error(name, f"require: unknown family {_shown(name)}")
     waivers = data.get("waivers")
     if waivers is not None and not isinstance(waivers, str):
         raise where.error("waivers", "waivers: a path (string) expected")
@@ -118,15 +128,63 @@ def load_config(path: Path | None, catalog: dict[str, Policy], families: set[str
                 known = ", ".join(sorted(policy.params)) or "none"
                 raise where.error(key, f"[policy.{pid}]: unknown parameter {key!r} ({known})")
             _check_type(where, f"policy.{pid}", key, value, policy.params[key])
+    named = path.parent / waivers if waivers else None
+    if named is not None:  # the tree's: a link in it is left to its gatekeeper to judge
+        named = named.resolve() if tree is None else Path(os.path.normpath(named))
     return Config(
         path=path,
         require=require,
         exclude=_strings(where, data, "exclude"),
-        waivers=(path.parent / waivers).resolve() if waivers else None,
+        waivers=named,
         family_params=family_params,
         policy_params=policy_params,
         hosts=_hosts(where, data),
+        tree=tree,
     )
+
+
+def _text(path: Path, tree: Path | None) -> str:
+    """The file's text: through the tree's gatekeeper when it is the tree's own."""
+    try:
+        return tree_text(tree, path) if tree is not None else path.read_text(encoding="utf-8")
+    except SourceError as exc:
+        line = f":{exc.error.line}" if exc.error.line else ""
+        raise ConfigError(f"{path}{line}: {exc.error.message}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason}") from None
+
+
+_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def _toml(path: Path, text: str) -> dict[str, Any]:
+    """tomllib's parse; its error, a number past Python's digit limit or nesting too deep for
+    its recursion, is one error at its line, quoting a masked excerpt of the line at most."""
+    lines = text.splitlines()
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _POSITION.search(str(exc))
+        what = excerpt(_POSITION.sub("", str(exc)), None, width=120)
+        line, column = (int(found[1]), int(found[2])) if found and found[1] else (len(lines), None)
+        at = f" at column {column}" if column else ""
+        shown = excerpt(lines[line - 1], column) if 0 < line <= len(lines) else ""
+        message = f"not valid TOML: {what}{at}" + (f": {shown}" if shown else "")
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        digits = re.compile(rf"\d{{{limit + 1},}}")
+        line = next((n for n, t in enumerate(lines, 1) if digits.search(t)), 1)
+        message = f"a number of more than {limit} digits: over the readers' limit"
+    except RecursionError:
+        line, message = 1, "nested too deeply to read"
+    raise ConfigError(f"{path}:{max(line, 1)}: {message}")
+
+
+def _shown(value: str) -> str:
+    """A value of the file, quoted as a masked excerpt."""
+    return f"'{excerpt(value, None)}'"
 
 
 class _Locator:
@@ -169,7 +227,8 @@ def _hosts(where: _Locator, data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         for role in roles:
             if role not in HOST_ROLES:
                 raise where.error(
-                    uri, f"[hosts] {uri}: unknown role {role!r} (known: {', '.join(HOST_ROLES)})"
+                    uri,
+                    f"[hosts] {uri}: unknown role {_shown(role)} (known: {', '.join(HOST_ROLES)})",
                 )
         hosts[uri] = tuple(roles)
     return hosts

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from policies.config import ConfigError
 from policies.lazy import Lazy
@@ -20,8 +19,8 @@ from policies.model import REVIEW, SEVERITIES, Finding, Waiver, finding_to_json
 from policies.redact import inert, mask
 from policies.registry import fixture_modules
 from policies.reports import PolicyResult, write_sarif, write_summary
-from policies.session import RUN, load_settings, settings, waivers_file
-from policies.waivers import load_waivers, waiver_for
+from policies.session import RUN, load_settings, read_waivers, settings, waivers_file
+from policies.waivers import WaiverError, waiver_for
 
 TARGETS = ("aws", "postgres", "prometheus", "kube")
 pytest_plugins = [
@@ -306,12 +305,10 @@ class _Collector:
         results = list(self.results.values())
         catalog = settings(self.config).catalog
         write_sarif(results, catalog, reports / "results.sarif")
-        path, waivers = waivers_file(self.config), []
-        if path is not None:
-            try:
-                waivers = load_waivers(path)
-            except (OSError, ValueError, yaml.YAMLError):
-                waivers = []  # reported by test_waivers_valid
+        try:
+            waivers = read_waivers(self.config)
+        except WaiverError:
+            waivers = []  # reported by test_waivers_valid
         write_summary(
             results,
             catalog,
@@ -357,17 +354,14 @@ def waivers_path(pytestconfig: pytest.Config) -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def waivers(waivers_path: Path | None) -> Lazy[list[Waiver]]:
+def waivers(pytestconfig: pytest.Config) -> Lazy[list[Waiver]]:
     """The waivers in force; an unreadable or invalid file fails in one line naming it."""
 
     def load() -> list[Waiver]:
-        if waivers_path is None:
-            return []
         try:
-            return load_waivers(waivers_path)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            cause = " ".join(str(exc).split())
-        pytest.fail(f"waivers {waivers_path}: {cause}", pytrace=False)
+            return read_waivers(pytestconfig)
+        except WaiverError as exc:
+            pytest.fail(f"waivers {exc}", pytrace=False)
 
     return Lazy(load)
 

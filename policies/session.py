@@ -1,5 +1,7 @@
 """What a run knows before any test: the scanned tree, its configuration and the effective
-catalog (the packaged defaults with the repository's parameters), kept in pytest's stash."""
+catalog (the packaged defaults with the repository's parameters), kept in pytest's stash; and
+the waivers in force. The tree's own configuration and the waivers file it names are read with
+the tree's rules (inside --infra, no link out); --config and --waivers are read as given."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import pytest
 
 from policies.catalog import load_catalog
 from policies.config import Config, config_path, load_config
-from policies.model import Policy
+from policies.model import Policy, Waiver
 from policies.registry import families
+from policies.waivers import load_waivers
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,9 @@ def load_settings(
     waf_cases: tuple[Path, ...] = (),
 ) -> RunSettings:
     """The settings for a tree; raises ConfigError naming the file, key and line."""
-    config = load_config(config_path(infra, given_config), load_catalog(), set(families()))
+    tree = None if given_config else infra
+    path = config_path(infra, given_config)
+    config = load_config(path, load_catalog(), set(families()), tree)
     return RunSettings(infra, config, config.effective(load_catalog()), plan, waf_cases)
 
 
@@ -48,3 +53,13 @@ def waivers_file(config: pytest.Config) -> Path | None:
     if given:
         return Path(given).expanduser().resolve()
     return settings(config).config.waivers
+
+
+def read_waivers(config: pytest.Config) -> list[Waiver]:
+    """The waivers in force (none without a file); raises WaiverError naming the file."""
+    path = waivers_file(config)
+    if path is None:
+        return []
+    return load_waivers(
+        path, None if config.getoption("--waivers") else settings(config).config.tree
+    )

@@ -716,6 +716,14 @@ def is_helm_template(path: Path) -> bool:
     )
 
 
+def tree_text(base: Path, path: Path) -> str:
+    """A file of the tree at `base`, read as Sources reads each of its files (inside the tree,
+    never through a link out, a regular file within MAX_FILE_BYTES, UTF-8): for the files read
+    before a run's Sources exists, the tree's own configuration and the waivers file it names.
+    Raises SourceError."""
+    return Sources(base).text(path)
+
+
 def cache_key() -> bytes | None:
     """This machine's key for signing cache entries: a random 32 bytes in the user's cache
     directory (never in the scanned tree), created on first use, readable by the user only.

@@ -116,7 +116,7 @@ def test_the_repositorys_configuration_sets_parameters_and_requires_families(tmp
         ("[policy.WAF-007]\nmax_limit = 'high'\n", ":2: [policy.WAF-007] max_limit: a int"),
         ("require = ['nope']\n", ":1: require: unknown family 'nope'"),
         ("[family.rls]\nmax_limit = 5\n", ":2: [family.rls]: no policy of rls has 'max_limit'"),
-        ("require = [\n", ": not valid TOML"),
+        ("require = [\n", ":1: not valid TOML"),
     ],
     ids=["key", "policy", "parameter", "type", "family", "family-parameter", "toml"],
 )
