@@ -225,6 +225,8 @@ class _Judge:
                     f'provisioner "{kind_name}" in {type_}.{name}',
                     "runs commands on this machine",
                 )
+        if provider not in SUPPORTED_PROVIDERS:
+            return  # refused whole: its arguments mean what that provider makes of them
         for attribute in FILE_ARGUMENTS:
             value = body.get(attribute)
             if isinstance(value, str):

@@ -150,6 +150,11 @@ def test_safe_provider_settings_pass_and_every_configuration_is_listed(tmp_path)
         ('locals {\n  k = file("../../../../etc/passwd")\n}\n', 'file("../../../../etc/passwd")'),
         ('locals {\n  k = fileset(path.module, "*.json")\n}\n', 'fileset(path.module, "*.json")'),
         (
+            'resource "local_file" "key" {\n  filename = "${path.module}/key.pem"\n'
+            '  content = "x"\n}\n',
+            'resource "local_file" "key"',  # once: refused whole, its filename is its own
+        ),
+        (
             'resource "aws_lambda_function" "f" {\n  function_name = "f"\n  role = "r"\n'
             '  filename = "${path.module}/${var.zip}"\n}\n',
             "aws_lambda_function.f.filename",
