@@ -4,6 +4,7 @@
     require = ["waf", "rls"]           # families that must be present ("all": every family)
     exclude = ["examples/*", "test/fixtures/*"]   # paths under --infra not read (fnmatch)
     waivers = "policy-waivers.yaml"    # relative to this file
+    read_fetched_modules = true        # registry/git modules from .terraform/modules (init ran)
 
     [family.rls]                       # parameters of every policy of the family that has them
     app_role = "shop_app"
@@ -39,7 +40,7 @@ from policies.redact import excerpt
 from policies.sources import SourceError, tree_text
 
 CONFIG_NAME = "pingvas-policy.toml"
-TOP_KEYS = {"require", "exclude", "waivers", "family", "policy", "hosts"}
+TOP_KEYS = {"require", "exclude", "waivers", "read_fetched_modules", "family", "policy", "hosts"}
 HOST_ROLES = ("gpu-node", "generation-pod", "log-shipper")
 
 
@@ -56,6 +57,9 @@ class Config:
     family_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     policy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # URI pattern -> roles
+    # registry and git modules read from a root's .terraform/modules (what `terraform init`
+    # fetched): only a checkout the user ran init in, never a pull request's committed copy
+    read_fetched_modules: bool = False
     tree: Path | None = None  # the scanned tree, when this is its own configuration
 
     def effective(self, catalog: dict[str, Policy]) -> dict[str, Policy]:
@@ -104,6 +108,9 @@ def load_config(
     waivers = data.get("waivers")
     if waivers is not None and not isinstance(waivers, str):
         raise where.error("waivers", "waivers: a path (string) expected")
+    fetched = data.get("read_fetched_modules", False)
+    if not isinstance(fetched, bool):
+        raise where.error("read_fetched_modules", "read_fetched_modules: true or false expected")
     family_params = _tables(where, data, "family")
     for name, params in family_params.items():
         if name not in families:
@@ -139,6 +146,7 @@ def load_config(
         family_params=family_params,
         policy_params=policy_params,
         hosts=_hosts(where, data),
+        read_fetched_modules=fetched,
         tree=tree,
     )
 

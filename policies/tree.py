@@ -65,6 +65,7 @@ def session_sources(config: pytest.Config) -> Sources:
             share,
             settings(config).config.exclude,
             config.getoption("--hcl-parser"),
+            settings(config).config.read_fetched_modules,
         )
     return config.stash[SOURCES]
 

@@ -136,12 +136,14 @@ class Sources:
         share: tuple[int, int] = (0, 1),
         exclude: tuple[str, ...] = (),
         hcl_parser: str = "tree-sitter",
+        read_fetched_modules: bool = False,
     ) -> None:
         from policies.hcl_ts import Frontend
 
         self.hcl = Frontend(hcl_parser)  # .fallbacks: the files python-hcl2 settled, by reason
         self.base = Path(os.path.realpath(base))
         self.exclude = exclude  # fnmatch patterns over paths relative to base (the config's)
+        self.read_fetched_modules = read_fetched_modules  # .terraform/modules is trusted
         self.cache_dir = cache_dir
         self._key = cache_key() if cache_dir is not None else None
         self.share = share
@@ -271,7 +273,14 @@ class Sources:
     def fetched_module(self, root: Path, key: str) -> tuple[Path, list[Path]] | str:
         """The directory and .tf files of a registry or git module that `terraform init` fetched
         for a root (its .terraform/modules/modules.json, keyed by the chain of calls), read
-        only inside that directory and never through a link. A reason when there is none."""
+        only inside that directory and never through a link, and only when the configuration
+        trusts it (a pull request's committed .terraform/ could stand in for any module). A
+        reason when there is none."""
+        if not self.read_fetched_modules:
+            return (
+                "not read from .terraform/modules (set read_fetched_modules = true in"
+                " pingvas-policy.toml for a checkout you ran terraform init in)"
+            )
         fetched = root / ".terraform" / "modules"
         try:
             listing = json.loads(self.data(fetched / "modules.json"))

@@ -31,7 +31,12 @@ def explain(spec: str, run: Any) -> tuple[str, Verdict | None]:
     problems += [f"{e.key}: {e.message}" for e in errors]
     if problems or not cases:
         return "--waf-explain: " + "; ".join(problems or ["no request"]), None
-    tree = Tree(Sources(run.infra, exclude=run.config.exclude), run.plan, run.waf_cases)
+    sources = Sources(
+        run.infra,
+        exclude=run.config.exclude,
+        read_fetched_modules=run.config.read_fetched_modules,
+    )
+    tree = Tree(sources, run.plan, run.waf_cases)
     inventory = families()["waf"].read(tree)
     acl, problem = chosen_acl(cases[0], inventory)
     if acl is None:

@@ -117,8 +117,9 @@ def test_the_repositorys_configuration_sets_parameters_and_requires_families(tmp
         ("require = ['nope']\n", ":1: require: unknown family 'nope'"),
         ("[family.rls]\nmax_limit = 5\n", ":2: [family.rls]: no policy of rls has 'max_limit'"),
         ("require = [\n", ":1: not valid TOML"),
+        ("read_fetched_modules = 'yes'\n", ":1: read_fetched_modules: true or false expected"),
     ],
-    ids=["key", "policy", "parameter", "type", "family", "family-parameter", "toml"],
+    ids=["key", "policy", "parameter", "type", "family", "family-parameter", "toml", "fetched"],
 )
 def test_a_bad_configuration_is_one_error_naming_file_key_and_line(tmp_path, text, message):
     tree = tmp_path / "tree"

@@ -113,8 +113,8 @@ def _repo(tmp_path, name):
     return repo
 
 
-def _findings(tree, family):
-    inventory = families()[family].read(Tree(Sources(tree)))
+def _findings(tree, family, **options):
+    inventory = families()[family].read(Tree(Sources(tree, **options)))
     return [
         f
         for p in load_catalog().values()
@@ -200,26 +200,33 @@ def _fetched(repo, how):
     return root
 
 
-def test_a_registry_module_terraform_init_fetched_is_read(tmp_path):
+def test_a_registry_module_terraform_init_fetched_is_read_when_the_config_trusts_it(tmp_path):
     root = _fetched(_repo(tmp_path, "waf-repo"), "copy")
-    project = load_project(Sources(root))
+    project = load_project(Sources(root, read_fetched_modules=True))
     assert "module.waf.aws_wafv2_web_acl.this[0]" in {r.address for r in project.resources}
     assert project.notes == [] and project.outside == []
-    assert {f.policy_id for f in _findings(root, "waf")} == {"WAF-006", "WAF-012"}
+    found = _findings(root, "waf", read_fetched_modules=True)
+    assert {f.policy_id for f in found} == {"WAF-006", "WAF-012"}
 
 
 @pytest.mark.parametrize(
-    ("how", "why"),
-    [("none", "not fetched (no terraform init"), ("link", "reached through a link: not read")],
+    ("how", "trusted", "why"),
+    [
+        ("none", True, "not fetched (no terraform init"),
+        ("link", True, "reached through a link: not read"),
+        ("copy", False, "not read from .terraform/modules (set read_fetched_modules = true"),
+    ],
 )
-def test_a_registry_module_not_fetched_is_reported_not_read(tmp_path, how, why):
+def test_a_registry_module_not_fetched_is_reported_not_read(tmp_path, how, trusted, why):
+    """A committed .terraform/modules is a pull request's own stand-in for the module: read
+    only when the configuration says the checkout's init is trusted."""
     root = _fetched(_repo(tmp_path, "waf-repo"), how)
-    project = load_project(Sources(root))
+    project = load_project(Sources(root, read_fetched_modules=trusted))
     assert not any(r.type == "aws_wafv2_web_acl" for r in project.resources)
     [note] = project.notes
     assert (note.path, note.line) == (root / "main.tf", 5)
     assert "module waf: source acme/waf/aws is not analysed" in note.message and why in note.message
-    found = _findings(root, "sources")
+    found = _findings(root, "sources", read_fetched_modules=trusted)
     assert [(f.policy_id, f.kind, f.location.line) for f in found] == [("SRC-005", "review", 5)]
 
 
