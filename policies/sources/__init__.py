@@ -276,18 +276,20 @@ class Sources:
         only inside that directory and never through a link, and only when the configuration
         trusts it (a pull request's committed .terraform/ could stand in for any module). A
         reason when there is none."""
-        if not self.read_fetched_modules:
+        fetched = root / ".terraform" / "modules"
+        if not self.read_fetched_modules and os.path.lexists(fetched / "modules.json"):
             return (
                 "not read from .terraform/modules (set read_fetched_modules = true in"
                 " pingvas-policy.toml for a checkout you ran terraform init in)"
             )
-        fetched = root / ".terraform" / "modules"
         try:
             listing = json.loads(self.data(fetched / "modules.json"))
         except SourceError:
             return "not fetched (no terraform init of this root)"
         except ValueError:
             return ".terraform/modules/modules.json does not parse"
+        except RecursionError:
+            return ".terraform/modules/modules.json is nested too deeply to read"
         entries = listing.get("Modules") if isinstance(listing, dict) else None
         entry = next(
             (m for m in entries or [] if isinstance(m, dict) and m.get("Key") == key), None
