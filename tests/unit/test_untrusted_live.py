@@ -46,14 +46,8 @@ def _root_with(tmp_path, body):
     return tmp_path / "tree"
 
 
-def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
-    marker = _drop_dir() / "pwned"
-    tree = _root_with(
-        tmp_path,
-        'resource "terraform_data" "x" {\n'
-        f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n\n'
-        'data "external" "env" {\n  program = ["sh", "-c", "env"]\n}\n',
-    )
+def _live_alarms(tree, tmp_path, *options):
+    """The live alarm tests on a tree, as a user runs them; the run and its failures."""
     done = run_suite(
         str(SUITE),
         "-m",
@@ -64,10 +58,23 @@ def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
         str(tree),
         "--reports",
         str(tmp_path / "r"),
+        *options,
+        timeout=600,
     )
+    return done, junit_failures(tmp_path / "r" / "junit.xml")
+
+
+def test_terraform_that_would_run_code_is_refused_block_by_block(tmp_path):
+    marker = _drop_dir() / "pwned"
+    tree = _root_with(
+        tmp_path,
+        'resource "terraform_data" "x" {\n'
+        f'  provisioner "local-exec" {{\n    command = "touch {marker}"\n  }}\n}}\n\n'
+        'data "external" "env" {\n  program = ["sh", "-c", "env"]\n}\n',
+    )
+    done, failures = _live_alarms(tree, tmp_path)
     assert done.returncode == 1, done.stdout[-2000:]
     assert not marker.exists()
-    failures = junit_failures(tmp_path / "r" / "junit.xml")
     refused = failures.pop("test_live[SRC-004]")
     assert 'main.tf:21: SRC-004 provisioner "local-exec" in terraform_data.x: runs' in refused
     assert 'main.tf:26: SRC-004 data "external" "env": runs a program' in refused
@@ -98,24 +105,6 @@ def test_allow_exec_applies_what_would_otherwise_be_refused(tmp_path):
     )
     assert "refused to apply" not in done.stdout, done.stdout[-2000:]
     assert marker.exists(), done.stdout[-2000:]
-
-
-def _live_alarms(tree, tmp_path, *options):
-    """The live alarm tests on a tree, as a user runs them; the run and its failures."""
-    done = run_suite(
-        str(SUITE),
-        "-m",
-        "live",
-        "-k",
-        "SRC-004 or (test_live and ALM-00)",
-        "--infra",
-        str(tree),
-        "--reports",
-        str(tmp_path / "r"),
-        *options,
-        timeout=600,
-    )
-    return done, junit_failures(tmp_path / "r" / "junit.xml")
 
 
 @pytest.mark.parametrize("hidden", ["node_modules", ".venv", ".tox"])
